@@ -1,0 +1,79 @@
+"""Projected gradient descent (Madry et al. 2017) and the basic iterative method (Kurakin et al.
+2016): ``steps`` steps of size ``alpha`` along the steepest-ascent direction of the loss, each
+followed by projection onto the ``eps``-ball (L-inf or L2) and the input bounds.
+
+``pgd`` starts from a uniform random point of the ball (seeded); ``bim`` starts at ``x``.
+``alpha`` defaults to ``2.5·eps/steps`` (Madry et al.). With one step, ``alpha = eps`` and no random
+start, PGD is exactly FGSM.
+
+Example::
+
+    x_adv = PGD(steps=10)(model, x, y, eps=0.1, bounds=(0.0, 1.0), seed=0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from transfer import Attack, Model, hookimpl, loss_gradient, random_in_ball, steepest_ascent
+
+
+class PGD(Attack):
+    """Iterated gradient steps projected onto the eps-ball and the bounds."""
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        steps: int = 10,
+        alpha: float | None = None,
+        random_start: bool = True,
+        clip: bool = True,
+    ) -> None:
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, not {steps}")
+        super().__init__(norm=norm, clip=clip, steps=steps, alpha=alpha, random_start=random_start)
+
+    def __call__(
+        self,
+        model: Model,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        *,
+        bounds: tuple[float, float],
+        seed: int = 0,
+    ) -> torch.Tensor:
+        steps, alpha = self.params["steps"], self.params["alpha"]
+        alpha = 2.5 * eps / steps if alpha is None else alpha
+        x = x.to(model.device)
+        x_adv = x
+        if self.params["random_start"]:
+            generator = torch.Generator().manual_seed(seed)
+            start = random_in_ball(x.shape, eps, self.norm, generator).to(x.device)
+            x_adv = self.finish(x, x + start, eps, bounds)
+        for _ in range(steps):
+            step = steepest_ascent(loss_gradient(model, x_adv, y), self.norm)
+            x_adv = self.finish(x, x_adv + alpha * step, eps, bounds)
+        return x_adv
+
+
+class BIM(PGD):
+    """PGD without the random start (Kurakin et al.'s basic iterative method)."""
+
+    def __init__(
+        self,
+        norm: str = "linf",
+        steps: int = 10,
+        alpha: float | None = None,
+        random_start: bool = False,
+        clip: bool = True,
+    ) -> None:
+        super().__init__(norm, steps, alpha, random_start, clip)
+
+
+@hookimpl
+def register_attacks(register: Any) -> None:
+    register("pgd", PGD)
+    register("bim", BIM)

@@ -1,0 +1,28 @@
+"""scikit-learn decision tree: decision-only (no gradients), a classic transfer target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.tree import DecisionTreeClassifier
+
+from transfer import SklearnModel, hookimpl
+
+
+class DecisionTree(SklearnModel):
+    """``sklearn.tree.DecisionTreeClassifier`` (Gini); ``max_depth=None`` grows it fully."""
+
+    def __init__(self, max_depth: int | None = None, min_samples_leaf: int = 1) -> None:
+        super().__init__(max_depth=max_depth, min_samples_leaf=min_samples_leaf)
+
+    def make_estimator(self, seed: int) -> DecisionTreeClassifier:
+        return DecisionTreeClassifier(
+            max_depth=self.params["max_depth"],
+            min_samples_leaf=self.params["min_samples_leaf"],
+            random_state=seed,
+        )
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register("decision-tree", DecisionTree)

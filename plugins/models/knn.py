@@ -1,0 +1,26 @@
+"""scikit-learn k-nearest neighbours: decision-only, and a robust transfer target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.neighbors import KNeighborsClassifier
+
+from transfer import SklearnModel, hookimpl
+
+
+class KNN(SklearnModel):
+    """``sklearn.neighbors.KNeighborsClassifier`` with Euclidean distance."""
+
+    def __init__(self, n_neighbors: int = 5, weights: str = "uniform") -> None:
+        super().__init__(n_neighbors=n_neighbors, weights=weights)
+
+    def make_estimator(self, seed: int) -> KNeighborsClassifier:
+        return KNeighborsClassifier(
+            n_neighbors=self.params["n_neighbors"], weights=self.params["weights"]
+        )
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register("knn", KNN)

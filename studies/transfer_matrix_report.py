@@ -1,0 +1,129 @@
+"""Tables, heatmaps and the terminal summary of the transfer-matrix study."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from transfer import Cell, CellResult, Summary, Table
+
+RATES = ("transfer_rate", "target_error", "conditional_transfer")
+
+
+def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
+    targets = config.target_labels()
+    noise = next((a.label for a in config.attacks if a.name == "noise"), None)
+    long: dict[str, list[Any]] = {name: [] for name in (
+        "attack", "eps", "source", "target", "status", *(
+            f"{r}{s}" for r in RATES for s in ("", "_ci_low", "_ci_high", "_count", "_n")
+        ), "transfer_minus_noise", "reason",
+    )}
+    matrices: dict[tuple[str, float], dict[tuple[str, str], float | None]] = {}
+    clean: dict[tuple[str, str], float] = {}
+    by_key = {(c["source"], c["attack"], c["eps"]): results.get(c) for c in cells}
+
+    for cell in cells:
+        source, attack, eps = cell["source"], cell["attack"], cell["eps"]
+        result = results.get(cell)
+        status = "missing" if result is None else result.status
+        matrix = matrices.setdefault((attack, eps), {})
+        if result is not None and result.status == "ok":
+            clean[("source", source)] = result.data["source_clean_error"]
+        for target in targets:
+            entry = result.data["targets"][target] if status == "ok" else None
+            control = by_key.get((source, noise, eps)) if noise else None
+            noise_rate = (
+                control.data["targets"][target]["transfer_rate"]["rate"]
+                if control is not None and control.status == "ok"
+                else math.nan
+            )
+            long["attack"].append(attack)
+            long["eps"].append(eps)
+            long["source"].append(source)
+            long["target"].append(target)
+            long["status"].append(status)
+            for r in RATES:
+                stats = entry[r] if entry else {}
+                long[r].append(stats.get("rate", math.nan))
+                for s in ("ci_low", "ci_high", "count", "n"):
+                    long[f"{r}_{s}"].append(stats.get(s, math.nan))
+            value = entry["transfer_rate"]["rate"] if entry else math.nan
+            long["transfer_minus_noise"].append(value - noise_rate)
+            long["reason"].append(result.reason if result is not None else "cell did not finish")
+            matrix[(source, target)] = value if entry else None
+            if entry:
+                clean[("target", target)] = entry["clean_error"]
+
+    summary = Summary()
+    summary.tables["transfer_matrix"] = Table(long, "every (attack, eps, source, target)")
+    summary.tables["clean_error"] = Table(
+        {"role": [k[0] for k in clean], "model": [k[1] for k in clean],
+         "clean_error": list(clean.values())},
+        "clean error on the evaluated points",
+    )
+    sources = config.source_labels()
+    for (attack, eps), matrix in matrices.items():
+        summary.figures[f"heatmap_{attack}_eps{eps:g}"] = heatmap(
+            matrix, sources, targets, f"transfer rate: {attack}, eps = {eps:g}"
+        )
+        values = [v for (s, t), v in matrix.items() if v is not None and v == v]
+        if values:
+            summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)
+
+    terminal: dict[str, list[Any]] = {"attack": [], "eps": [], "source": []}
+    terminal.update({t: [] for t in targets})
+    for (attack, eps), matrix in matrices.items():
+        for source in sources:
+            terminal["attack"].append(attack)
+            terminal["eps"].append(f"{eps:g}")
+            terminal["source"].append(source)
+            for target in targets:
+                value = matrix.get((source, target))
+                terminal[target].append("n/a" if value is None else _percent(value))
+    summary.terminal.append(Table(terminal, "transfer rate (%) — rows: source, columns: target"))
+    summary.terminal.append(Table(
+        {"model": [f"{k[1]} ({k[0]})" for k in clean],
+         "clean error (%)": [_percent(v) for v in clean.values()]},
+        "clean error on the evaluated points",
+    ))
+    return summary
+
+
+def _percent(value: float) -> str:
+    return "–" if value != value else f"{100 * value:.1f}"
+
+
+def heatmap(
+    matrix: dict[tuple[str, str], float | None], sources: list[str], targets: list[str], title: str
+) -> Any:
+    """A sources x targets heatmap with the rate (%) written in every cell; n/a cells in grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    values = np.full((len(sources), len(targets)), np.nan)
+    for i, source in enumerate(sources):
+        for j, target in enumerate(targets):
+            value = matrix.get((source, target))
+            if value is not None:
+                values[i, j] = value
+    figure = Figure(figsize=(1.1 * len(targets) + 2.5, 0.8 * len(sources) + 1.8))
+    axes = figure.add_subplot()
+    axes.set_facecolor("#d9d9d9")
+    image = axes.imshow(np.ma.masked_invalid(values), vmin=0, vmax=1, cmap="viridis")
+    for i in range(len(sources)):
+        for j in range(len(targets)):
+            value = values[i, j]
+            text = "n/a" if np.isnan(value) else f"{100 * value:.0f}"
+            colour = "black" if np.isnan(value) or value > 0.6 else "white"
+            axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=9)
+    axes.set_xticks(range(len(targets)), targets, rotation=45, ha="right")
+    axes.set_yticks(range(len(sources)), sources)
+    axes.set_xlabel("target")
+    axes.set_ylabel("source")
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes, label="transfer rate")
+    figure.tight_layout()
+    return figure

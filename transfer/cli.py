@@ -1,0 +1,289 @@
+"""The ``transfer`` command: a thin layer over the library (heavy imports happen inside commands)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+PLUGINS_DIR = click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False, exists=True),
+    envvar="TRANSFER_PLUGINS_DIR",
+    help="Folder of *.py plugin files to load (also TRANSFER_PLUGINS_DIR).",
+)
+
+
+def _registry(plugins_dir: str | None) -> Any:
+    from .plugin_manager import load_registry
+
+    try:
+        return load_registry(plugins_dir)
+    except Exception as error:  # a broken plugin must say which one
+        raise click.ClickException(f"loading plugins failed: {error}") from error
+
+
+class TransferGroup(click.Group):
+    """Adds the commands of installed and folder plugins (``register_commands``) when asked."""
+
+    _loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        from .plugin_manager import create_plugin_manager
+
+        create_plugin_manager(builtins=False).hook.register_commands(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+
+@click.group(cls=TransferGroup)
+@click.version_option(package_name="transfer")
+def cli() -> None:
+    """transfer: adversarial examples, how they transfer between models, and whether the
+    theories that explain them hold. Every study is tracked in MLflow.
+
+    \b
+    Start here:
+      transfer study list                      the studies you can run
+      transfer study run transfer-matrix       a real transfer matrix on digits
+      transfer ui                              browse the results in MLflow
+    """
+
+
+@cli.group()
+def study() -> None:
+    """List, configure, run and inspect studies."""
+
+
+@study.command("list")
+@PLUGINS_DIR
+def study_list(plugins_dir: str | None) -> None:
+    """The registered studies and the plugins that provide them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("study", "plugin", "description")
+    for entry in _registry(plugins_dir):
+        if entry.kind == "study":
+            table.add_row(entry.name, entry.plugin, entry.description)
+    Console().print(table)
+
+
+@study.command("config")
+@click.argument("name")
+@PLUGINS_DIR
+def study_config(name: str, plugins_dir: str | None) -> None:
+    """Print NAME's default config (TOML) to start a new one from:
+
+    transfer study config transfer-matrix > my.toml
+    """
+    registry = _registry(plugins_dir)
+    study_class = _lookup(registry, "study", name)
+    if study_class.default_config is None:
+        raise click.ClickException(f"study {name!r} ships no default config")
+    click.echo(Path(study_class.default_config).read_text(), nl=False)
+
+
+def _lookup(registry: Any, kind: str, name: str) -> Any:
+    try:
+        return registry.get(kind, name)
+    except KeyError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@study.command("run")
+@click.argument("name_or_config")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field, e.g. --set n_points=100 --set 'eps=[0.1, 0.2]' "
+                   "--set dataset.params.size=16 (values are YAML).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.")
+@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI",
+              help="MLflow store [default: sqlite:///<cwd>/mlflow.db; also MLFLOW_TRACKING_URI].")
+@click.option("--experiment", help="MLflow experiment [default: the study's name].")
+@click.option("--executor", default="local", show_default=True,
+              help="Where cells run: local, or an executor plugin such as ray.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar.")
+@PLUGINS_DIR
+def study_run(
+    name_or_config: str,
+    overrides: tuple[str, ...],
+    device: str,
+    tracking_uri: str | None,
+    experiment: str | None,
+    executor: str,
+    progress: bool,
+    plugins_dir: str | None,
+) -> None:
+    """Run a study by NAME (its default config) or from a CONFIG file (TOML or YAML).
+
+    Re-running the same config resumes: finished cells are read back from MLflow, not recomputed.
+    """
+    from rich.console import Console
+
+    from .config import ConfigFileError, load_config, read_default_config
+    from .runner import ConfigError, run_study
+    from .tracking import ui_command
+
+    console = Console(stderr=True)
+    registry = _registry(plugins_dir)
+    try:
+        if Path(name_or_config).is_file():
+            data = load_config(Path(name_or_config), overrides)
+        else:
+            data = read_default_config(_lookup(registry, "study", name_or_config), overrides)
+        bar = _ProgressBar(console) if progress else None
+        result = run_study(
+            data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
+            device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
+            log=lambda message: console.print(f"[dim]{message}[/dim]"),
+        )
+    except (ConfigError, ConfigFileError, KeyError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: finished cells are saved; run the same command "
+                      "again to resume[/yellow]")
+        sys.exit(130)
+    out = Console()
+    for table in result.summary.terminal:
+        out.print(_rich_table(table))
+    console.print(
+        f"{len(result.results)} cells done ({result.resumed} resumed), {len(result.failed)} failed"
+    )
+    for cell, error in result.failed.items():
+        console.print(f"[red]FAILED[/red] {cell.label}: {error.strip().splitlines()[-1]}")
+    console.print(f"MLflow run: [bold]{result.run_id}[/bold] (experiment {result.experiment_id})")
+    console.print(f"Dashboard:  {ui_command(result.tracking_uri)}")
+    console.print(f"Details:    transfer study show {result.run_id}")
+    if result.failed:
+        sys.exit(1)
+
+
+def _rich_table(table: Any) -> Any:
+    from rich.table import Table
+
+    rich_table = Table(*table.columns, title=table.title)
+    for row in zip(*table.columns.values(), strict=True):
+        rich_table.add_row(*(str(v) for v in row))
+    return rich_table
+
+
+class _ProgressBar:
+    def __init__(self, console: Any) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("[dim]{task.fields[cell]}"),
+            console=console,
+        )
+        self.task: Any = None
+
+    def start(self, total: int, resumed: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("cells", total=total, completed=resumed, cell="")
+
+    def advance(self, outcome: Any) -> None:
+        status = "failed" if outcome.result is None else outcome.result.status
+        self.progress.update(self.task, advance=1, cell=f"{outcome.cell.label} ({status})")
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@study.command("show")
+@click.argument("run_id")
+@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store.")
+def study_show(run_id: str, tracking_uri: str | None) -> None:
+    """Show a study run: status, tags, metrics and its summary tables."""
+    import csv
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .tracking import Tracker
+
+    try:
+        info = Tracker(tracking_uri).describe(run_id)
+    except Exception as error:
+        raise click.ClickException(f"cannot read run {run_id!r}: {error}") from None
+    console = Console()
+    console.print(f"[bold]{info['name']}[/bold]  {info['run_id']}  status {info['status']}")
+    for key, value in sorted(info["tags"].items()):
+        console.print(f"  {key} = {value}")
+    for name, text in info["tables"].items():
+        rows = list(csv.reader(io.StringIO(text)))
+        table = Table(*rows[0], title=name)
+        for row in rows[1:51]:
+            table.add_row(*row)
+        console.print(table)
+        if len(rows) > 51:
+            console.print(f"  ... {len(rows) - 51} more rows in tables/{name}.csv")
+    if info["figures"]:
+        console.print("figures: " + ", ".join(info["figures"]))
+
+
+@cli.group()
+def plugins() -> None:
+    """Inspect the loaded plugins."""
+
+
+@plugins.command("list")
+@PLUGINS_DIR
+def plugins_list(plugins_dir: str | None) -> None:
+    """Every registered name, its kind, and the plugin (and version) that provides it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "name", "plugin", "version", "description")
+    for entry in _registry(plugins_dir):
+        table.add_row(entry.kind, entry.name, entry.plugin, entry.version, entry.description)
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store.")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def ui(tracking_uri: str | None, port: int, host: str) -> None:
+    """Open the MLflow dashboards on the study store (runs `mlflow ui`)."""
+    import shlex
+
+    from .tracking import default_tracking_uri, ui_command
+
+    uri = tracking_uri or default_tracking_uri()
+    command = ui_command(uri)
+    if not command.startswith("mlflow "):
+        raise click.ClickException(f"{uri} is a server already: open it in a browser")
+    argv = [sys.executable, "-m", "mlflow", *shlex.split(command)[1:],
+            "--host", host, "--port", str(port)]
+    click.echo(" ".join(shlex.quote(a) for a in argv))
+    os.execv(sys.executable, argv)
+
+
+def main() -> None:
+    cli()

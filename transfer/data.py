@@ -1,0 +1,101 @@
+"""The dataset contract: float32 tensors in the model's input space, with the valid input range."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Train and test tensors of one data source.
+
+    ``x_*`` are float32 of shape ``(n, *input_shape)``, ``y_*`` int64 class indices, and ``bounds``
+    the valid input range ``(lo, hi)`` that every attack must respect. ``spec`` names the data
+    exactly (source and parameters); it is part of every trained model's cache key.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    class_names: tuple[str, ...]
+    bounds: tuple[float, float]
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for part in ("x_train", "x_test"):
+            tensor = getattr(self, part)
+            if tensor.dtype != torch.float32:
+                raise TypeError(f"dataset {self.name!r}: {part} must be float32, not {tensor.dtype}")
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"dataset {self.name!r}: bounds must satisfy lo < hi, got {self.bounds}")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable hash of the spec: equal specs mean equal data."""
+        blob = json.dumps(self.spec, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def half(self, part: str, seed: int = 0) -> Dataset:
+        """One of two disjoint, stratified halves of the training set (Papernot et al. 2016).
+
+        ``part`` is ``"a"`` or ``"b"``; the test set is shared.
+        """
+        if part not in ("a", "b"):
+            raise ValueError(f"part must be 'a' or 'b', not {part!r}")
+        mask = stratified_halves(self.y_train.numpy(), seed)
+        keep = torch.from_numpy(mask if part == "a" else ~mask)
+        return Dataset(
+            name=self.name,
+            x_train=self.x_train[keep],
+            y_train=self.y_train[keep],
+            x_test=self.x_test,
+            y_test=self.y_test,
+            class_names=self.class_names,
+            bounds=self.bounds,
+            spec={**self.spec, "half": part, "half_seed": seed},
+        )
+
+
+def stratified_halves(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A boolean mask selecting half of each class (seeded); its complement is the other half."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        index = np.flatnonzero(labels == label)
+        rng.shuffle(index)
+        mask[index[: len(index) // 2]] = True
+    return mask
+
+
+def stratified_split(
+    labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded stratified train/test index split."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(labels):
+        index = np.flatnonzero(labels == label)
+        rng.shuffle(index)
+        n_test = max(1, round(len(index) * test_fraction))
+        test.append(index[:n_test])
+        train.append(index[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))

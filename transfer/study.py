@@ -1,0 +1,176 @@
+"""The study contract: a pydantic config, a plan of independent cells, one run per cell, a summary.
+
+A :class:`Cell` is plain hashable data with a stable key, so it can be resumed, shipped to another
+process or machine, and found again in MLflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .context import Context
+
+
+def stable_hash(value: Any, length: int = 16) -> str:
+    """A short sha256 of a JSON-able value; equal values give equal hashes across machines."""
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One independent unit of a study: its name and plain parameters (names, numbers, seeds)."""
+
+    study: str
+    params: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def make(cls, study: str, **params: Any) -> Cell:
+        return cls(study, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+
+    def __getitem__(self, name: str) -> Any:
+        return dict(self.params)[name]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    @property
+    def key(self) -> str:
+        return stable_hash([self.study, self.params])
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.params)
+
+
+@dataclass
+class CellResult:
+    """What a cell produced: metrics for MLflow, JSON-able ``data`` for the summary.
+
+    ``status`` is ``"ok"`` or ``"n/a"`` (an impossible pairing, explained by ``reason``).
+    """
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    reason: str = ""
+
+    @classmethod
+    def not_applicable(cls, reason: str) -> CellResult:
+        return cls(status="n/a", reason=reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "data": self.data, "status": self.status,
+                "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, blob: dict[str, Any]) -> CellResult:
+        return cls(**blob)
+
+
+@dataclass
+class Table:
+    """A summary table: named columns of equal length."""
+
+    columns: dict[str, list[Any]]
+    title: str = ""
+
+
+@dataclass
+class Summary:
+    """What a study's summary logs to the parent run and prints on the terminal."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    terminal: list[Table] = field(default_factory=list)
+
+
+class ComponentSpec(BaseModel):
+    """A registered plugin by name, with its parameters (``"mlp"`` alone is accepted too)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ClassVar[str] = ""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _default_label(self) -> ComponentSpec:
+        if not self.label:
+            self.label = self.name
+        return self
+
+
+class DatasetSpec(ComponentSpec):
+    kind: ClassVar[str] = "dataset"
+
+
+class ModelSpec(ComponentSpec):
+    kind: ClassVar[str] = "model"
+
+
+class AttackSpec(ComponentSpec):
+    kind: ClassVar[str] = "attack"
+
+
+class StudyConfig(BaseModel):
+    """Base of every study config. Unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: str
+    seed: int = 0
+
+
+def unique_labels(specs: list[ComponentSpec], field_name: str) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.label in seen:
+            raise ValueError(
+                f"{field_name}: label {spec.label!r} is used twice; give one of them a 'label'"
+            )
+        seen.add(spec.label)
+
+
+class Study(ABC):
+    """Base of every study. Subclasses set ``Config`` and ``default_config`` (a TOML file)."""
+
+    Config: ClassVar[type[StudyConfig]] = StudyConfig
+    default_config: ClassVar[Path | None] = None
+
+    @abstractmethod
+    def plan(self, config: StudyConfig) -> list[Cell]:
+        """The independent cells of this study, in a stable order."""
+
+    @abstractmethod
+    def run(self, cell: Cell, ctx: Context) -> CellResult:
+        """Compute one cell. ``ctx.config`` is the validated config."""
+
+    @abstractmethod
+    def summarize(self, config: StudyConfig, results: dict[Cell, CellResult]) -> Summary:
+        """Tables, figures and headline metrics over every finished cell."""
