@@ -82,6 +82,7 @@ def freeze(module: nn.Module) -> nn.Module:
     module.eval()
     for parameter in module.parameters():
         parameter.requires_grad_(False)
+        parameter.grad = None
     return module
 
 

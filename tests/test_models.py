@@ -1,0 +1,103 @@
+"""Every registered model: fits, predicts, caches and reloads; twins agree with scikit-learn."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from transfer import GRADIENTS, ModelSpec, SklearnModel, load_registry
+from transfer.context import ModelCache
+
+MODELS = load_registry().names("model")
+FAST = {"mlp": {"epochs": 8}, "softmax": {"epochs": 8}}
+
+
+def _fit(registry, name, dataset, tmp_path):
+    cache = ModelCache(tmp_path)
+    spec = ModelSpec(name=name, params=FAST.get(name, {}))
+    model = registry.create("model", name, **spec.params)
+    return cache.get(spec, model, dataset, seed=0, device=torch.device("cpu"))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_fits_and_predicts(name, registry, digits, tmp_path):
+    model, record = _fit(registry, name, digits, tmp_path)
+    predictions = model.predict(digits.x_test)
+    assert predictions.dtype == torch.int64 and predictions.shape == digits.y_test.shape
+    accuracy = (predictions == digits.y_test).float().mean().item()
+    assert accuracy == pytest.approx(record.clean_accuracy)
+    assert accuracy > 0.5, f"{name} reached only {accuracy:.2f} on digits"
+    if GRADIENTS in model.capabilities:
+        logits = model.logits(digits.x_test[:20])
+        assert logits.shape == (20, digits.n_classes)
+        top2 = logits.topk(2, dim=1).values
+        clear = (top2[:, 0] - top2[:, 1]) > 1e-4
+        agree = logits.argmax(1) == model.predict(digits.x_test[:20])
+        assert agree[clear].all()
+    else:
+        with pytest.raises(NotImplementedError):
+            model.logits(digits.x_test[:2])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_reloads_from_the_cache(name, registry, digits, tmp_path):
+    model, record = _fit(registry, name, digits, tmp_path)
+    fresh = registry.create("model", name, **FAST.get(name, {}))
+    reloaded, again = ModelCache(tmp_path).get(
+        ModelSpec(name=name, params=FAST.get(name, {})), fresh, digits, 0, torch.device("cpu")
+    )
+    assert again == record
+    assert torch.equal(reloaded.predict(digits.x_test), model.predict(digits.x_test))
+
+
+TWINS = [n for n in MODELS if issubclass(load_registry().get("model", n), SklearnModel)
+         and GRADIENTS in load_registry().get("model", n).capabilities]
+
+
+def test_there_are_twins_to_check():
+    assert "logreg" in TWINS
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_twins_agree_with_scikit_learn(name, registry, digits, binary, tmp_path):
+    for dataset in (digits, binary):
+        model, _ = _fit(registry, name, dataset, tmp_path)
+        flat = dataset.x_test.flatten(1).numpy()
+        decision = np.atleast_2d(model.estimator.decision_function(flat))
+        logits = model.logits(dataset.x_test).double().numpy()
+        if decision.shape[0] == 1:  # binary: the twin's logits are (0, f)
+            np.testing.assert_allclose(logits[:, 1] - logits[:, 0], decision[0], atol=1e-4)
+        else:
+            np.testing.assert_allclose(logits, decision, atol=1e-4)
+        margin = np.sort(logits, axis=1)[:, -1] - np.sort(logits, axis=1)[:, -2]
+        clear = margin > 1e-4
+        agree = logits.argmax(1) == model.predict(dataset.x_test).numpy()
+        assert agree[clear].all()
+
+
+def test_same_seed_same_model(registry, digits, tmp_path):
+    first, _ = _fit(registry, "mlp", digits, tmp_path / "a")
+    second, _ = _fit(registry, "mlp", digits, tmp_path / "b")
+    for p, q in zip(first.net.parameters(), second.net.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_trained_parameters_do_not_require_grad(registry, digits, tmp_path):
+    model, _ = _fit(registry, "mlp", digits, tmp_path)
+    assert not any(p.requires_grad for p in model.net.parameters())
+    assert not model.net.training
+
+
+def test_a_tampered_skops_file_is_refused(registry, digits, tmp_path):
+    import skops.io
+
+    _, record = _fit(registry, "decision-tree", digits, tmp_path)
+    path = f"{record.path}/estimator.skops"
+    skops.io.dump({"payload": Fraction(1, 3)}, path)
+    fresh = registry.create("model", "decision-tree")
+    with pytest.raises(ValueError, match="refusing.*fractions.Fraction"):
+        fresh.load(Path(record.path))
