@@ -38,7 +38,6 @@ from transfer import (
     Study,
     StudyConfig,
     Summary,
-    Table,
     hookimpl,
     perturbation_norm,
     unique_labels,
@@ -69,8 +68,9 @@ class TransferMatrixConfig(StudyConfig):
         for field_name in ("sources", "targets"):
             for label in getattr(self, field_name) or []:
                 if label not in labels:
+                    allowed = ", ".join(labels)
                     raise ValueError(
-                        f"{field_name}: {label!r} is not a model label; allowed: {', '.join(labels)}"
+                        f"{field_name}: {label!r} is not a model label; allowed: {allowed}"
                     )
         if any(not (e > 0 and math.isfinite(e)) for e in self.eps):
             raise ValueError(f"eps: every budget must be a positive number, got {self.eps}")
@@ -104,7 +104,7 @@ def rate(successes: torch.Tensor, among: torch.Tensor) -> dict[str, float]:
 
 
 class TransferMatrix(Study):
-    """Cross-model transfer matrix: one adversarial batch per (source, attack, eps), every target."""
+    """Cross-model transfer matrix: one adversarial batch per (source, attack, eps)."""
 
     Config = TransferMatrixConfig
     default_config = Path(__file__).with_name("transfer_matrix.toml")

@@ -5,7 +5,6 @@ from scipy.stats import binomtest
 
 from transfer import wilson_interval
 
-
 CASES = [(0, 1), (1, 1), (3, 10), (0, 50), (50, 50), (17, 283), (500, 1000)]
 
 

@@ -1,4 +1,4 @@
-"""The ``transfer`` command: a thin layer over the library (heavy imports happen inside commands)."""
+"""The ``transfer`` command: a thin layer over the library (heavy imports inside commands)."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def study_run(
     for cell, error in result.failed.items():
         console.print(f"[red]FAILED[/red] {cell.label}: {error.strip().splitlines()[-1]}")
     console.print(f"MLflow run: [bold]{result.run_id}[/bold] (experiment {result.experiment_id})")
-    console.print(f"Dashboard:  {ui_command(result.tracking_uri)}")
+    console.print(f"Dashboard:  {ui_command(result.tracking_uri)}", soft_wrap=True)
     console.print(f"Details:    transfer study show {result.run_id}")
     if result.failed:
         sys.exit(1)

@@ -85,7 +85,8 @@ def component_specs(config: Any) -> list[ComponentSpec]:
     if isinstance(config, ComponentSpec):
         return [config]
     if isinstance(config, StudyConfig) or hasattr(config, "model_fields"):
-        return [s for name in type(config).model_fields for s in component_specs(getattr(config, name))]
+        fields = type(config).model_fields
+        return [s for name in fields for s in component_specs(getattr(config, name))]
     if isinstance(config, list | tuple):
         return [s for item in config for s in component_specs(item)]
     if isinstance(config, dict):

@@ -33,10 +33,14 @@ class Dataset:
         for part in ("x_train", "x_test"):
             tensor = getattr(self, part)
             if tensor.dtype != torch.float32:
-                raise TypeError(f"dataset {self.name!r}: {part} must be float32, not {tensor.dtype}")
+                raise TypeError(
+                    f"dataset {self.name!r}: {part} must be float32, not {tensor.dtype}"
+                )
         lo, hi = self.bounds
         if not lo < hi:
-            raise ValueError(f"dataset {self.name!r}: bounds must satisfy lo < hi, got {self.bounds}")
+            raise ValueError(
+                f"dataset {self.name!r}: bounds must satisfy lo < hi, got {self.bounds}"
+            )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

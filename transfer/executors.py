@@ -43,6 +43,7 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers; the default has none."""
+        return None
 
 
 class LocalExecutor(Executor):

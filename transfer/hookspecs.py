@@ -21,7 +21,7 @@ def register_datasets(register: Any) -> None:
 
 @hookspec
 def register_models(register: Any) -> None:
-    """Register model families: ``register("mlp", ModelClass)``; ``ModelClass(**params) -> Model``."""
+    """Register model families: ``register("mlp", ModelClass)``; ``ModelClass(**params)``."""
 
 
 @hookspec
@@ -36,7 +36,7 @@ def register_studies(register: Any) -> None:
 
 @hookspec
 def register_executors(register: Any) -> None:
-    """Register cell executors: ``register("local", ExecutorClass)``; ``ExecutorClass(**options)``."""
+    """Register cell executors: ``register("local", ExecutorClass)``."""
 
 
 @hookspec

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 
-def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (95% by default; Wilson 1927).
 
     ``(nan, nan)`` when there are no trials: the rate is undefined, not zero.

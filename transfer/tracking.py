@@ -19,12 +19,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# Resuming reads one small artifact per cell; MLflow's per-download progress bars would drown the
+# study's own progress bar.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
-from .executors import Outcome
-from .study import CellResult, Summary, Table
+from .executors import Outcome  # noqa: E402
+from .study import CellResult, Summary, Table  # noqa: E402
 
 MODELS_EXPERIMENT = "transfer-models"
 ROLE, CONFIG_HASH, CELL_KEY, MODEL_KEY = (

@@ -1,0 +1,79 @@
+"""The `transfer` command, through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+from click.testing import CliRunner
+
+from transfer.cli import cli
+from transfer.runner import validate_config
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_help_imports_no_torch():
+    code = ("import sys; from click.testing import CliRunner; from transfer.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
+            "assert 'study' in r.output; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_study_list_and_plugins_list():
+    studies = invoke("study", "list")
+    assert studies.exit_code == 0 and "transfer-matrix" in studies.output
+    plugins = invoke("plugins", "list")
+    assert plugins.exit_code == 0
+    for name in ("digits", "mlp", "fgsm", "pgd", "noise", "local", "transfer-matrix"):
+        assert name in plugins.output
+
+
+def test_default_config_is_printed_and_valid(registry):
+    result = invoke("study", "config", "transfer-matrix")
+    assert result.exit_code == 0
+    _, config = validate_config(registry, tomllib.loads(result.output))
+    assert config.disjoint and len(config.models) >= 5
+
+
+def test_unknown_study_lists_close_matches():
+    result = invoke("study", "run", "transfer-matrx")
+    assert result.exit_code != 0 and "Did you mean: transfer-matrix" in result.output
+
+
+def test_invalid_override_names_field_and_allowed_values(tracking_uri):
+    result = invoke("study", "run", "transfer-matrix", "--tracking-uri", tracking_uri,
+                    "--set", "attacks.0.params.norm=l3")
+    assert result.exit_code != 0
+    assert "norm must be one of linf, l2" in result.output
+    result = invoke("study", "run", "transfer-matrix", "--tracking-uri", tracking_uri,
+                    "--set", "n_points=many")
+    assert result.exit_code != 0 and "n_points" in result.output
+
+
+def test_run_a_config_file_then_show_it(tmp_path, tracking_uri):
+    config = tmp_path / "small.yaml"
+    config.write_text(
+        "study: transfer-matrix\nmodels: [logreg, knn]\nattacks: [fgsm]\neps: [0.2]\n"
+        "n_points: 40\n"
+    )
+    result = invoke("study", "run", str(config), "--tracking-uri", tracking_uri,
+                    "--experiment", "cli-test", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "transfer rate (%)" in result.output and "n/a" in result.output
+    run_id = result.output.split("MLflow run:")[1].split()[0]
+    shown = invoke("study", "show", run_id, "--tracking-uri", tracking_uri)
+    assert shown.exit_code == 0, shown.output
+    assert "transfer_matrix" in shown.output and "FINISHED" in shown.output
+
+
+def test_ui_prints_the_mlflow_command():
+    from transfer.tracking import ui_command
+
+    command = ui_command("sqlite:////data/x/mlflow.db")
+    assert command.startswith("mlflow ui --backend-store-uri sqlite:////data/x/mlflow.db")
+    assert "/data/x/mlartifacts" in command

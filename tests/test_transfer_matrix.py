@@ -1,0 +1,197 @@
+"""The transfer-matrix study end to end against a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from mlflow import MlflowClient
+from transfer.studies.transfer_matrix import evaluation_points
+
+from transfer import Attack, CellResult, Model, ModelSpec, hookimpl, load_registry, run_study
+from transfer.context import ModelCache, default_cache_dir
+from transfer.runner import ConfigError
+from transfer.tracking import CELL_KEY
+
+from .conftest import tiny_config
+
+
+def _runs(uri, experiment="transfer-matrix"):
+    client = MlflowClient(uri)
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    runs = client.search_runs([experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
+    children = [r for r in runs if CELL_KEY in r.data.tags]
+    return client, parents, children
+
+
+def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
+    config = tiny_config()
+    first = run_study(config, tracking_uri=tracking_uri)
+    n_cells = 3 * 3 * 2
+    assert len(first.results) == n_cells and not first.failed and first.resumed == 0
+
+    client, parents, children = _runs(tracking_uri)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == n_cells
+    assert all(c.data.tags["mlflow.parentRunId"] == first.run_id for c in children)
+    assert {c.info.status for c in children} == {"FINISHED"}
+    artifacts = {a.path for a in client.list_artifacts(first.run_id, "tables")}
+    assert {"tables/transfer_matrix.json", "tables/transfer_matrix.csv",
+            "tables/models.json"} <= artifacts
+    figures = {a.path for a in client.list_artifacts(first.run_id, "figures")}
+    assert "figures/heatmap_fgsm_eps0.1.png" in figures and len(figures) == 3 * 2
+    assert {"config.json", "environment.json"} <= {
+        a.path for a in client.list_artifacts(first.run_id)}
+
+    # decision trees have no gradients: FGSM/PGD cells from them are explained n/a, noise runs
+    na = [c for c in children if c.data.tags.get("transfer.status") == "n/a"]
+    assert len(na) == 2 * 2 and all("gradients" in c.data.tags["transfer.reason"] for c in na)
+    noise_from_tree = [c for c, r in first.results.items()
+                       if c["source"] == "decision-tree" and c["attack"] == "noise"]
+    assert all(first.results[c].status == "ok" for c in noise_from_tree)
+
+    # every trained model is one run of the models experiment, linked from the study
+    model_runs = parents[0].data.tags["transfer.model_runs"].split(",")
+    models_experiment = client.get_experiment_by_name("transfer-models").experiment_id
+    recorded = client.search_runs([models_experiment])
+    assert len(model_runs) == len(recorded) == 6  # 3 families x 2 disjoint halves
+    assert all("clean_accuracy" in r.data.metrics for r in recorded)
+    assert all(client.list_artifacts(r.info.run_id, "model") for r in recorded)
+
+    # a second run resumes: no new child runs, no training, identical results
+    def no_training(*args, **kwargs):
+        raise AssertionError("a resumed study must not train")
+
+    monkeypatch.setattr(Model, "fit", no_training)
+    second = run_study(config, tracking_uri=tracking_uri)
+    assert second.run_id == first.run_id and second.resumed == n_cells
+    def metrics(run):  # JSON text, so that NaN (an undefined rate) equals NaN
+        return json.dumps({c.key: r.metrics for c, r in run.results.items()}, sort_keys=True)
+
+    assert metrics(second) == metrics(first)
+    assert len(_runs(tracking_uri)[2]) == n_cells
+
+
+def test_rates_match_an_independent_computation(tracking_uri, registry):
+    config = tiny_config(models=["logreg", {"name": "decision-tree", "params": {"max_depth": 8}}],
+                         attacks=["fgsm"], eps=[0.2], disjoint=False, n_points=80)
+    result = run_study(config, tracking_uri=tracking_uri)
+    cell = next(c for c in result.results if c["source"] == "logreg")
+    metrics = result.results[cell].metrics
+
+    data = registry.create("dataset", "digits")
+    cache = ModelCache(default_cache_dir())
+
+    def model(spec):
+        built = registry.create("model", spec.name, **spec.params)
+        return cache.get(spec, built, data, 0, torch.device("cpu"))[0]
+
+    source = model(ModelSpec(name="logreg"))
+    tree = model(ModelSpec(name="decision-tree", params={"max_depth": 8}))
+    index = evaluation_points(len(data.y_test), 80, 0).numpy()
+    x, y = data.x_test[index], data.y_test[index].numpy()
+    x_adv = registry.create("attack", "fgsm")(source, x, torch.as_tensor(y), 0.2, bounds=(0, 1))
+    flat, flat_adv = x.flatten(1).numpy(), x_adv.flatten(1).numpy()
+    right = (source.estimator.predict(flat) == y) & (tree.estimator.predict(flat) == y)
+    fooled = tree.estimator.predict(flat_adv) != y
+    source_fooled = source.estimator.predict(flat_adv) != y
+    assert metrics["transfer_rate_n.decision-tree"] == right.sum()
+    assert metrics["transfer_rate.decision-tree"] == pytest.approx(fooled[right].mean())
+    assert metrics["target_error.decision-tree"] == pytest.approx(fooled.mean())
+    both = right & source_fooled
+    assert metrics["conditional_transfer.decision-tree"] == pytest.approx(fooled[both].mean())
+    # without disjoint halves the diagonal is the white-box success rate
+    assert metrics["transfer_rate.logreg"] == pytest.approx(metrics["whitebox_success"])
+
+
+def test_failing_cell_is_recorded_and_the_study_goes_on(tracking_uri):
+    class Flaky(Attack):
+        """Raises at eps = 0.3, perturbs by +eps otherwise."""
+
+        requires = frozenset()
+        broken = True
+
+        def __call__(self, model, x, y, eps, *, bounds, seed=0):
+            if eps == 0.3 and Flaky.broken:
+                raise RuntimeError("boom at eps 0.3")
+            return self.finish(x, x + eps, eps, bounds)
+
+    class Plugin:
+        @hookimpl
+        def register_attacks(self, register):
+            register("flaky", Flaky)
+
+    registry = load_registry(extra=[Plugin()])
+    config = tiny_config(models=["logreg"], attacks=["flaky"], eps=[0.1, 0.3])
+    first = run_study(config, tracking_uri=tracking_uri, registry=registry)
+    assert len(first.results) == 1 and len(first.failed) == 1
+    (failed_cell, error), = first.failed.items()
+    assert failed_cell["eps"] == 0.3 and "boom at eps 0.3" in error
+
+    client, parents, children = _runs(tracking_uri)
+    assert parents[0].info.status == "FAILED"
+    statuses = {c.data.params["eps"]: c.info.status for c in children}
+    assert statuses == {"0.1": "FINISHED", "0.3": "FAILED"}
+    bad = next(c for c in children if c.info.status == "FAILED")
+    path = client.download_artifacts(bad.info.run_id, "traceback.txt")
+    assert "RuntimeError: boom at eps 0.3" in open(path).read()
+
+    Flaky.broken = False
+    second = run_study(config, tracking_uri=tracking_uri, registry=registry)
+    assert second.resumed == 1 and not second.failed and len(second.results) == 2
+    assert _runs(tracking_uri)[1][0].info.status == "FINISHED"
+
+
+def test_interrupt_marks_runs_killed_and_resumes(tracking_uri):
+    class Interrupting(Attack):
+        """Simulates Ctrl-C at eps = 0.3."""
+
+        requires = frozenset()
+        interrupt = True
+
+        def __call__(self, model, x, y, eps, *, bounds, seed=0):
+            if eps == 0.3 and Interrupting.interrupt:
+                raise KeyboardInterrupt
+            return self.finish(x, x + eps, eps, bounds)
+
+    class Plugin:
+        @hookimpl
+        def register_attacks(self, register):
+            register("ctrl-c", Interrupting)
+
+    registry = load_registry(extra=[Plugin()])
+    config = tiny_config(models=["logreg"], attacks=["ctrl-c"], eps=[0.1, 0.3, 0.5])
+    with pytest.raises(KeyboardInterrupt):
+        run_study(config, tracking_uri=tracking_uri, registry=registry)
+    client, parents, children = _runs(tracking_uri)
+    assert parents[0].info.status == "KILLED"
+    assert [c.data.params["eps"] for c in children] == ["0.1"]
+    assert all(r.info.status != "RUNNING" for r in [*parents, *children])
+
+    Interrupting.interrupt = False
+    resumed = run_study(config, tracking_uri=tracking_uri, registry=registry)
+    assert resumed.resumed == 1 and len(resumed.results) == 3
+
+
+def test_invalid_configs_name_the_field(tracking_uri):
+    with pytest.raises(ConfigError, match="disjoint"):
+        run_study(tiny_config(disjoint="sometimes"), tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match="Did you mean.*logreg"):
+        run_study(tiny_config(models=["logrec"]), tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match="linf, l2"):
+        run_study(tiny_config(attacks=[{"name": "fgsm", "params": {"norm": "l3"}}]),
+                  tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match="no parameter 'hiden'.*hidden"):
+        run_study(tiny_config(models=[{"name": "mlp", "params": {"hiden": [3]}}]),
+                  tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match="sources.*allowed: softmax, logreg"):
+        run_study(tiny_config(sources=["mlp"]), tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match="n_points"):
+        run_study(tiny_config(n_points=0), tracking_uri=tracking_uri)
+
+
+def test_cell_results_roundtrip_json():
+    result = CellResult(metrics={"a": 1.0}, data={"x": [1, 2]}, status="ok")
+    assert CellResult.from_json(json.loads(json.dumps(result.to_json()))) == result
