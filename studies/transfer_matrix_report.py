@@ -70,17 +70,30 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
         if values:
             summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)
 
-    terminal: dict[str, list[Any]] = {"attack": [], "eps": [], "source": []}
+    terminal: dict[str, list[Any]] = {"attack": [], "eps": [], "source": [], "white-box": []}
     terminal.update({t: [] for t in targets})
+    not_applicable: dict[tuple[str, str], str] = {}
     for (attack, eps), matrix in matrices.items():
         for source in sources:
+            result = by_key[(source, attack, eps)]
+            if result is not None and result.status != "ok":
+                not_applicable[(source, attack)] = result.reason
+                continue
             terminal["attack"].append(attack)
             terminal["eps"].append(f"{eps:g}")
             terminal["source"].append(source)
+            whitebox = result.data["whitebox_success"]["rate"] if result else math.nan
+            terminal["white-box"].append(_percent(whitebox))
             for target in targets:
                 value = matrix.get((source, target))
-                terminal[target].append("n/a" if value is None else _percent(value))
+                terminal[target].append("–" if value is None else _percent(value))
     summary.terminal.append(Table(terminal, "transfer rate (%) — rows: source, columns: target"))
+    if not_applicable:
+        summary.terminal.append(Table(
+            {"source": [k[0] for k in not_applicable], "attack": [k[1] for k in not_applicable],
+             "why not applicable": list(not_applicable.values())},
+            "pairs left out (n/a)",
+        ))
     summary.terminal.append(Table(
         {"model": [f"{k[1]} ({k[0]})" for k in clean],
          "clean error (%)": [_percent(v) for v in clean.values()]},

@@ -146,6 +146,8 @@ def study_run(
     try:
         if Path(name_or_config).is_file():
             data = load_config(Path(name_or_config), overrides)
+        elif name_or_config.endswith((".toml", ".yaml", ".yml")):
+            raise click.ClickException(f"config file {name_or_config} does not exist")
         else:
             data = read_default_config(_lookup(registry, "study", name_or_config), overrides)
         bar = _ProgressBar(console) if progress else None

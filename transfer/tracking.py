@@ -162,21 +162,28 @@ class Tracker:
             experiment_id, start_time=outcome.started_ms, tags=tags, run_name=cell.label
         )
         run_id = run.info.run_id
-        params = [Param(k, str(v)) for k, v in cell.params]
+        try:
+            status = self._log_cell_body(run_id, outcome)
+        except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
+            self.client.set_terminated(run_id, "KILLED")
+            raise
+        self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
+        return run_id
+
+    def _log_cell_body(self, run_id: str, outcome: Outcome) -> str:
+        result = outcome.result
+        params = [Param(k, str(v)) for k, v in outcome.cell.params]
         metrics = []
         if result is not None:
             metrics = [Metric(k, float(v), outcome.finished_ms, 0)
                        for k, v in result.metrics.items() if v == v]  # NaN: undefined, not logged
         for index, batch in enumerate(_batched(metrics, 1000) or [[]]):
             self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
-        if result is not None:
-            self.client.log_dict(run_id, result.to_json(), RESULT_FILE)
-            status = "FINISHED"
-        else:
+        if result is None:
             self.client.log_text(run_id, outcome.error or "", "traceback.txt")
-            status = "FAILED"
-        self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
-        return run_id
+            return "FAILED"
+        self.client.log_dict(run_id, result.to_json(), RESULT_FILE)
+        return "FINISHED"
 
     # --- trained models -------------------------------------------------------------------------
     def record_models(self, records: list[dict[str, Any]]) -> list[str]:
