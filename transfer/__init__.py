@@ -14,6 +14,10 @@ from .hookspecs import hookimpl
 _EXPORTS = {
     "Dataset": "data",
     "stratified_split": "data",
+    "data_root": "data",
+    "find_files": "data",
+    "subsample": "data",
+    "DataFilesMissing": "data",
     "Model": "models",
     "TorchModel": "models",
     "SklearnModel": "models",
@@ -21,6 +25,7 @@ _EXPORTS = {
     "freeze": "models",
     "GRADIENTS": "models",
     "DECISION": "models",
+    "TREE": "models",
     "Attack": "attacks",
     "loss_gradient": "attacks",
     "steepest_ascent": "attacks",
@@ -71,10 +76,19 @@ if TYPE_CHECKING:
         steepest_ascent,
     )
     from .context import Context
-    from .data import Dataset, stratified_split
+    from .data import DataFilesMissing, Dataset, data_root, find_files, stratified_split, subsample
     from .executors import Executor, Outcome, failed_outcome, now_ms
     from .metrics import wilson_interval
-    from .models import DECISION, GRADIENTS, LinearTwin, Model, SklearnModel, TorchModel, freeze
+    from .models import (
+        DECISION,
+        GRADIENTS,
+        TREE,
+        LinearTwin,
+        Model,
+        SklearnModel,
+        TorchModel,
+        freeze,
+    )
     from .plugin_manager import load_registry
     from .registry import Registry, RegistryError
     from .runner import CellTask, run_study

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from .models import GRADIENTS, Model
 
 NORMS = ("linf", "l2")
+TARGET_RULES = ("none", "random", "least-likely")
 
 
 class Attack(ABC):
@@ -26,9 +27,32 @@ class Attack(ABC):
     def __init__(self, *, norm: str = "linf", clip: bool = True, **params: Any) -> None:
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {', '.join(NORMS)}, not {norm!r}")
+        target = params.get("target", "none")
+        if target not in TARGET_RULES:
+            raise ValueError(f"target must be one of {', '.join(TARGET_RULES)}, not {target!r}")
         self.norm = norm
         self.clip = clip
         self.params = {"norm": norm, "clip": clip, **params}
+        self.stats: dict[str, float] = {}  # what the last call measured (e.g. queries used)
+
+    def chosen_targets(
+        self, model: Model, x: torch.Tensor, y: torch.Tensor, seed: int
+    ) -> torch.Tensor | None:
+        """The target classes of a targeted attack (``target`` parameter), else ``None``.
+
+        ``random``: a uniformly random other class (seeded); ``least-likely``: the class the
+        model scores lowest on the clean input (Kurakin et al. 2016).
+        """
+        rule = self.params.get("target", "none")
+        if rule == "none":
+            return None
+        if rule == "random":
+            n_classes = model.n_classes or int(y.max()) + 1
+            generator = torch.Generator().manual_seed(seed)
+            offset = torch.randint(1, n_classes, (len(y),), generator=generator)
+            return (y.cpu() + offset).remainder(n_classes).to(y.device)
+        with torch.no_grad():
+            return model.logits(x.to(model.device)).argmin(dim=1).to(y.device)
 
     def supports(self, model: Model) -> str | None:
         """Why this attack cannot run on ``model``, or ``None`` when it can."""
@@ -57,19 +81,29 @@ class Attack(ABC):
     def finish(
         self, x: torch.Tensor, x_adv: torch.Tensor, eps: float, bounds: tuple[float, float]
     ) -> torch.Tensor:
-        """Project ``x_adv`` onto the eps-ball around ``x`` and, if clipping, onto the bounds."""
-        x_adv = x + project(x_adv - x, eps, self.norm)
+        """Project ``x_adv`` onto the eps-ball around ``x`` and, if clipping, onto the bounds.
+
+        Points already inside the ball are returned exactly as given (no ``x + (x_adv - x)``
+        rounding), which matters to attacks that place points right at a decision threshold."""
+        delta = x_adv - x
+        inside = _per_sample_norm(delta, self.norm) <= eps
+        x_adv = torch.where(inside, x_adv, x + project(delta, eps, self.norm))
         if self.clip:
             x_adv = x_adv.clamp(*bounds)
         return x_adv.detach()
 
 
-def loss_gradient(model: Model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Gradient of the summed cross-entropy w.r.t. the input only (no parameter gradients)."""
+def loss_gradient(
+    model: Model, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The direction that makes the attack succeed, w.r.t. the input only (no parameter
+    gradients): ∇ₓ of the summed cross-entropy with the true labels ``y``, or, for a targeted
+    attack, −∇ₓ of the cross-entropy with the ``targets``."""
     x = x.detach().requires_grad_(True)
-    loss = F.cross_entropy(model.logits(x), y.to(x.device), reduction="sum")
+    labels = y if targets is None else targets
+    loss = F.cross_entropy(model.logits(x), labels.to(x.device), reduction="sum")
     (grad,) = torch.autograd.grad(loss, x)
-    return grad
+    return grad if targets is None else -grad
 
 
 def _per_sample_norm(v: torch.Tensor, norm: str) -> torch.Tensor:

@@ -7,6 +7,7 @@ are kept under ``TRANSFER_CACHE_DIR`` (default ``~/.cache/transfer``), torch sta
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -47,6 +48,13 @@ def resolve_device(device: str) -> torch.device:
 def accepted_parameters(factory: Any) -> set[str] | None:
     """The keyword parameters a factory accepts, following ``**params`` up to the contract base;
     ``None`` when it accepts anything."""
+    bound: set[str] = set()
+    if isinstance(factory, functools.partial):
+        bound = set(factory.keywords)
+        positional = len(factory.args)
+        factory = factory.func
+    else:
+        positional = 0
     functions = (
         [(c, vars(c)["__init__"]) for c in factory.__mro__ if "__init__" in vars(c)]
         if isinstance(factory, type)
@@ -55,15 +63,15 @@ def accepted_parameters(factory: Any) -> set[str] | None:
     names: set[str] = set()
     for owner, function in functions:
         if owner in (Model, Attack):
-            return names
-        parameters = inspect.signature(function).parameters.values()
-        names |= {
-            p.name
-            for p in parameters
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
-        }
+            return names - bound
+        parameters = [p for p in inspect.signature(function).parameters.values()
+                      if p.name != "self"]
+        if owner is factory or owner is None:  # arguments a partial fills are not parameters
+            parameters = parameters[positional:]
+        names |= {p.name for p in parameters
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
-            return names
+            return names - bound
     return None
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,3 +105,45 @@ def stratified_split(
         test.append(index[:n_test])
         train.append(index[n_test:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+class DataFilesMissing(FileNotFoundError):
+    """A dataset's files are not where they are expected; the message names them."""
+
+
+def data_root(root: str | None = None) -> Path:
+    """Where datasets read their files: ``root``, else ``TRANSFER_DATA_ROOT``, else ``./data``."""
+    return Path(root or os.environ.get("TRANSFER_DATA_ROOT") or "data").expanduser()
+
+
+def find_files(
+    name: str, folders: list[Path], stems: list[str], suffixes: tuple[str, ...]
+) -> list[Path]:
+    """The first folder holding every stem (with any of the suffixes); else a clear error."""
+    for folder in folders:
+        found = []
+        for stem in stems:
+            match = next((folder / f"{stem}{s}" for s in suffixes
+                          if (folder / f"{stem}{s}").is_file()), None)
+            if match is None:
+                break
+            found.append(match)
+        else:
+            return found
+    where = "\n  ".join(str(f) for f in folders)
+    raise DataFilesMissing(
+        f"dataset {name!r} needs the files {', '.join(stems)} (optionally ending in "
+        f"{' or '.join(s for s in suffixes if s)}) in one of:\n  {where}\n"
+        "Set the folder with --data-root, TRANSFER_DATA_ROOT or the dataset's 'root' parameter; "
+        "nothing is downloaded."
+    )
+
+
+def subsample(
+    x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded stratified subset of at most ``limit`` points (all of them when ``None``)."""
+    if limit is None or limit >= len(y):
+        return x, y
+    keep, _ = stratified_split(y.numpy(), 1 - limit / len(y), seed)
+    return x[keep], y[keep]

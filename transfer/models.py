@@ -20,6 +20,7 @@ from .data import Dataset, stratified_split
 
 GRADIENTS = "gradients"
 DECISION = "decision"
+TREE = "tree"  # a single scikit-learn decision tree whose structure attacks may read
 
 
 class Model(ABC):
@@ -119,10 +120,16 @@ class TorchModel(Model):
     @abstractmethod
     def build(self, input_shape: tuple[int, ...], n_classes: int) -> nn.Module: ...
 
+    def initialise(self, net: nn.Module, dataset: Dataset, seed: int) -> None:
+        """Data-dependent initialisation before training (default: the layers' own)."""
+        return None
+
     def _fit(self, dataset: Dataset, seed: int) -> None:
         p = self.params
         torch.manual_seed(seed)
-        net = self.build(dataset.input_shape, dataset.n_classes).to(self.device)
+        net = self.build(dataset.input_shape, dataset.n_classes)
+        self.initialise(net, dataset, seed)
+        net = net.to(self.device)
         train, valid = stratified_split(dataset.y_train.numpy(), p["validation_fraction"], seed)
         x_train = dataset.x_train[train].to(self.device)
         y_train = dataset.y_train[train].to(self.device)

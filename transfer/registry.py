@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 KINDS = ("dataset", "model", "attack", "study", "executor")
@@ -60,9 +61,16 @@ class Registry:
         self._entries[kind][name] = Entry(kind, name, factory, plugin, version, summary)
 
     def entry(self, kind: str, name: str) -> Entry:
+        """The entry for ``name``. A name registered as ``"family:*"`` answers every
+        ``"family:<variant>"``; its factory receives the variant as its first argument."""
         table = self._entries[kind]
         if name in table:
             return table[name]
+        prefix, sep, variant = name.partition(":")
+        family = table.get(f"{prefix}:*") if sep and variant else None
+        if family is not None:
+            return Entry(kind, name, partial(family.factory, variant), family.plugin,
+                         family.version, family.description)
         close = difflib.get_close_matches(name, list(table), n=5, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         known = ", ".join(sorted(table)) or "none"

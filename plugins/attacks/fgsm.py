@@ -3,6 +3,8 @@ examples", eq. 3): ``x_adv = x + eps·sign(∇ₓJ(θ, x, y))``, one gradient, L
 
 ``fgm`` is the L2 version, ``x + eps·∇ₓJ/‖∇ₓJ‖₂``. The paper's FGSM did not clip to the valid
 input range; ``clip=False`` reproduces that, the default clips to the dataset's bounds.
+``target="random"`` or ``"least-likely"`` makes it targeted: a step down the loss of the target
+class (Kurakin et al. 2016).
 
 Example::
 
@@ -21,8 +23,8 @@ from transfer import Attack, Model, hookimpl, loss_gradient, steepest_ascent
 class FGSM(Attack):
     """One step of size ``eps`` along the sign of the loss gradient (L-inf)."""
 
-    def __init__(self, norm: str = "linf", clip: bool = True) -> None:
-        super().__init__(norm=norm, clip=clip)
+    def __init__(self, norm: str = "linf", clip: bool = True, target: str = "none") -> None:
+        super().__init__(norm=norm, clip=clip, target=target)
 
     def __call__(
         self,
@@ -35,15 +37,16 @@ class FGSM(Attack):
         seed: int = 0,
     ) -> torch.Tensor:
         x = x.to(model.device)
-        step = steepest_ascent(loss_gradient(model, x, y), self.norm)
+        targets = self.chosen_targets(model, x, y, seed)
+        step = steepest_ascent(loss_gradient(model, x, y, targets), self.norm)
         return self.finish(x, x + eps * step, eps, bounds)
 
 
 class FGM(FGSM):
     """One step of L2 length ``eps`` along the normalised loss gradient."""
 
-    def __init__(self, norm: str = "l2", clip: bool = True) -> None:
-        super().__init__(norm=norm, clip=clip)
+    def __init__(self, norm: str = "l2", clip: bool = True, target: str = "none") -> None:
+        super().__init__(norm=norm, clip=clip, target=target)
 
 
 @hookimpl

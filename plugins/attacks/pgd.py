@@ -30,10 +30,12 @@ class PGD(Attack):
         alpha: float | None = None,
         random_start: bool = True,
         clip: bool = True,
+        target: str = "none",
     ) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, not {steps}")
-        super().__init__(norm=norm, clip=clip, steps=steps, alpha=alpha, random_start=random_start)
+        super().__init__(norm=norm, clip=clip, steps=steps, alpha=alpha,
+                         random_start=random_start, target=target)
 
     def __call__(
         self,
@@ -48,13 +50,14 @@ class PGD(Attack):
         steps, alpha = self.params["steps"], self.params["alpha"]
         alpha = 2.5 * eps / steps if alpha is None else alpha
         x = x.to(model.device)
+        targets = self.chosen_targets(model, x, y, seed)
         x_adv = x
         if self.params["random_start"]:
             generator = torch.Generator().manual_seed(seed)
             start = random_in_ball(x.shape, eps, self.norm, generator).to(x.device)
             x_adv = self.finish(x, x + start, eps, bounds)
         for _ in range(steps):
-            step = steepest_ascent(loss_gradient(model, x_adv, y), self.norm)
+            step = steepest_ascent(loss_gradient(model, x_adv, y, targets), self.norm)
             x_adv = self.finish(x, x_adv + alpha * step, eps, bounds)
         return x_adv
 
@@ -69,8 +72,9 @@ class BIM(PGD):
         alpha: float | None = None,
         random_start: bool = False,
         clip: bool = True,
+        target: str = "none",
     ) -> None:
-        super().__init__(norm, steps, alpha, random_start, clip)
+        super().__init__(norm, steps, alpha, random_start, clip, target)
 
 
 @hookimpl

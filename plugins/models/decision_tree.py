@@ -1,4 +1,5 @@
-"""scikit-learn decision tree: decision-only (no gradients), a classic transfer target."""
+"""scikit-learn decision tree: no gradients, but its structure is open to the ``tree`` attack
+(Papernot et al. 2016); a classic transfer target."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 from sklearn.tree import DecisionTreeClassifier
 
-from transfer import SklearnModel, hookimpl
+from transfer import DECISION, TREE, SklearnModel, hookimpl
 
 
 class DecisionTree(SklearnModel):
     """``sklearn.tree.DecisionTreeClassifier`` (Gini); ``max_depth=None`` grows it fully."""
+
+    capabilities = frozenset({DECISION, TREE})
 
     def __init__(self, max_depth: int | None = None, min_samples_leaf: int = 1) -> None:
         super().__init__(max_depth=max_depth, min_samples_leaf=min_samples_leaf)

@@ -1,0 +1,65 @@
+"""Any timm architecture, trained from scratch: ``timm:<architecture>`` (e.g. ``timm:resnet18``,
+``timm:vit_tiny_patch16_224``). No weights are downloaded (``pretrained=False``).
+
+Small images get a small-image stem: ResNet-style networks (a ``conv1`` and a ``maxpool``) take a
+3x3 stride-1 first convolution and no max-pool for inputs of 32 px or less (as in CIFAR ResNets);
+Vision Transformers (``vit_*``, ``deit_*``) take ``img_size`` from the data and ``patch_size``
+(default 4) from the parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from torch import nn
+
+from transfer import TorchModel, hookimpl
+
+VIT_PREFIXES = ("vit_", "deit_", "deit3_")
+
+
+class TimmModel(TorchModel):
+    """A timm architecture trained from scratch, with a small-image stem where needed."""
+
+    def __init__(
+        self,
+        architecture: str,
+        patch_size: int = 4,
+        drop_rate: float = 0.0,
+        epochs: int = 30,
+        patience: int = 5,
+        **training: Any,
+    ) -> None:
+        import timm
+
+        if not timm.is_model(architecture):
+            close = difflib.get_close_matches(architecture, timm.list_models(), n=5, cutoff=0.6)
+            hint = f" Did you mean: {', '.join('timm:' + c for c in close)}?" if close else ""
+            raise ValueError(f"timm has no architecture {architecture!r}.{hint}")
+        super().__init__(architecture=architecture, patch_size=patch_size, drop_rate=drop_rate,
+                         epochs=epochs, patience=patience, **training)
+
+    def build(self, input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        import timm
+
+        if len(input_shape) != 3:
+            raise ValueError(f"timm models need image inputs (C, H, W), not {input_shape}")
+        channels, height, _ = input_shape
+        architecture = self.params["architecture"]
+        options: dict[str, Any] = {"num_classes": n_classes, "in_chans": channels,
+                                   "drop_rate": self.params["drop_rate"]}
+        if architecture.startswith(VIT_PREFIXES):
+            options.update(img_size=height, patch_size=self.params["patch_size"])
+        net = timm.create_model(architecture, pretrained=False, **options)
+        conv1 = getattr(net, "conv1", None)
+        if isinstance(conv1, nn.Conv2d) and hasattr(net, "maxpool") and height <= 32:
+            net.conv1 = nn.Conv2d(channels, conv1.out_channels, 3, 1, 1, bias=False)
+            net.maxpool = nn.Identity()
+        return net
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register("timm:*", TimmModel, description="Any timm architecture trained from scratch: "
+             "timm:<architecture>, e.g. timm:resnet18")
