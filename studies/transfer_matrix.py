@@ -10,6 +10,8 @@ and t classify correctly before the attack:
 - ``target_error[s,t]``: share of all N points that t misclassifies after the attack (Papernot's
   reading);
 - ``conditional_transfer[s,t]``: P(t wrong | s wrong, point in C);
+- ``targeted_success[s,t]`` for targeted attacks: share of C that t labels as the attack's target
+  class (the matching rate of Liu et al. 2017);
 - ``clean_error`` of every model on the N points, and each rate's 95% Wilson interval and count.
 
 With ``disjoint = true`` (Papernot's protocol) sources train on one stratified half of the training
@@ -45,6 +47,7 @@ from transfer import (
 )
 
 NAME = "transfer-matrix"
+RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
 
 
 class TransferMatrixConfig(StudyConfig):
@@ -132,6 +135,7 @@ class TransferMatrix(Study):
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
         x_adv = attack(source, x, y, cell["eps"], bounds=data.bounds, seed=config.seed)
+        attack_targets = attack.chosen_targets(source, x, y, config.seed)
         source_right = source.predict(x) == y
         source_fooled = source.predict(x_adv) != y
         delta = x_adv - x
@@ -143,7 +147,8 @@ class TransferMatrix(Study):
         }
         whitebox = rate(source_fooled, source_right)
         metrics["whitebox_success"] = whitebox["rate"]
-        targets: dict[str, Any] = {}
+        metrics.update({f"attack_{name}": value for name, value in attack.stats.items()})
+        per_target: dict[str, Any] = {}
         for label in config.target_labels():
             target = ctx.model(config.model(label), target_data, config.seed)
             target_right = target.predict(x) == y
@@ -155,15 +160,19 @@ class TransferMatrix(Study):
                 "conditional_transfer": rate(target_fooled, both & source_fooled),
                 "clean_error": 1 - target_right.float().mean().item(),
             }
-            targets[label] = entry
-            for name in ("transfer_rate", "target_error", "conditional_transfer"):
+            if attack_targets is not None:
+                entry["targeted_success"] = rate(target.predict(x_adv) == attack_targets, both)
+            per_target[label] = entry
+            for name in RATES:
+                if name not in entry:
+                    continue
                 metrics[f"{name}.{label}"] = entry[name]["rate"]
                 metrics[f"{name}_ci_low.{label}"] = entry[name]["ci_low"]
                 metrics[f"{name}_ci_high.{label}"] = entry[name]["ci_high"]
                 metrics[f"{name}_count.{label}"] = entry[name]["count"]
                 metrics[f"{name}_n.{label}"] = entry[name]["n"]
             metrics[f"target_clean_error.{label}"] = entry["clean_error"]
-        data_out = {"targets": targets, "whitebox_success": whitebox,
+        data_out = {"targets": per_target, "whitebox_success": whitebox,
                     "source_clean_error": metrics["source_clean_error"], "n_points": len(index)}
         return CellResult(metrics=metrics, data=data_out)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from transfer import Cell, CellResult, Summary, Table
 
-RATES = ("transfer_rate", "target_error", "conditional_transfer")
+RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
 
 
 def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
@@ -43,7 +43,7 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
             long["target"].append(target)
             long["status"].append(status)
             for r in RATES:
-                stats = entry[r] if entry else {}
+                stats = entry.get(r, {}) if entry else {}
                 long[r].append(stats.get("rate", math.nan))
                 for s in ("ci_low", "ci_high", "count", "n"):
                     long[f"{r}_{s}"].append(stats.get(s, math.nan))

@@ -120,6 +120,9 @@ def _lookup(registry: Any, kind: str, name: str) -> Any:
               help="Where cells run: local, or an executor plugin such as ray.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar.")
+@click.option("--data-root", type=click.Path(file_okay=False), envvar="TRANSFER_DATA_ROOT",
+              help="Folder with dataset files such as mnist/ or cifar-10-batches-bin/ "
+                   "[default: ./data; also TRANSFER_DATA_ROOT].")
 @PLUGINS_DIR
 def study_run(
     name_or_config: str,
@@ -129,6 +132,7 @@ def study_run(
     experiment: str | None,
     executor: str,
     progress: bool,
+    data_root: str | None,
     plugins_dir: str | None,
 ) -> None:
     """Run a study by NAME (its default config) or from a CONFIG file (TOML or YAML).
@@ -142,6 +146,8 @@ def study_run(
     from .tracking import ui_command
 
     console = Console(stderr=True)
+    if data_root:
+        os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())
     registry = _registry(plugins_dir)
     try:
         if Path(name_or_config).is_file():

@@ -61,7 +61,7 @@ class DeepFool(Attack):
             still = logits.argmax(dim=1) == label[active]
             if not still.any():
                 break
-            active, point, logits = active[still], point, logits
+            active = active[still]
             rows = torch.arange(len(active), device=x.device)
             n_classes = logits.shape[1]
             grads = torch.stack([
@@ -74,7 +74,8 @@ class DeepFool(Attack):
             direction = grads - grads[rows, own].unsqueeze(1)
             if self.clip:  # coordinates pinned at a bound cannot move further out
                 at = point.detach()[still].unsqueeze(1)
-                pinned = ((at <= bounds[0]) & (direction < 0)) | ((at >= bounds[1]) & (direction > 0))
+                pinned = ((at <= bounds[0]) & (direction < 0)) | (
+                    (at >= bounds[1]) & (direction > 0))
                 direction = direction.masked_fill(pinned, 0.0)
             flat = direction.flatten(2)
             size = flat.norm(dim=2) if self.norm == "l2" else flat.abs().sum(dim=2)

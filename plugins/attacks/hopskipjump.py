@@ -7,8 +7,8 @@ boundary; each iteration then estimates the boundary's normal by Monte-Carlo que
 (B_t = grad_samples·√t probes at radius δ_t = √d·θ·‖x_t − x‖, θ = d^(−3/2), with the mean as
 baseline), steps along it with a geometrically shrinking size ξ_t = ‖x_t − x‖/√t until the point is
 adversarial again, and binary-searches back to the boundary. A point stops when its perturbation
-is within eps or its ``max_queries`` are spent. Batched over points; queries per point are counted
-(``stats["queries_mean"]``).
+is within eps or its next iteration would exceed ``max_queries``. Batched over points; the queries
+per point are counted (``stats["queries_mean"]``).
 """
 
 from __future__ import annotations
@@ -86,11 +86,13 @@ class HopSkipJump(Attack):
 
         for step in range(1, p["max_iter"] + 1):
             distance = (current - x).flatten(1).norm(dim=1)
-            index = torch.nonzero(found & (distance > eps) & (queries < p["max_queries"])).flatten()
+            probes_per_point = int(p["grad_samples"] * math.sqrt(step))
+            planned = probes_per_point + 10 + math.ceil(math.log2(1 / theta)) + 1
+            affordable = queries + planned <= p["max_queries"]
+            index = torch.nonzero(found & (distance > eps) & affordable).flatten()
             if len(index) == 0:
                 break
             base, dist = current[index], distance[index].view(-1, *[1] * len(shape))
-            probes_per_point = int(p["grad_samples"] * math.sqrt(step))
             u = torch.randn((len(index), probes_per_point, *shape), generator=generator)
             u = u / u.flatten(2).norm(dim=2).view(len(index), probes_per_point, *[1] * len(shape))
             delta = math.sqrt(dim) * theta * dist

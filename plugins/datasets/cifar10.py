@@ -69,17 +69,17 @@ def cifar10(root: str | None = None, limit_train: int | None = None,
     base = data_root(root)
     layouts = ((base / "cifar-10-batches-bin", ".bin", read_binary_batch),
                (base / "cifar-10-batches-py", "", read_python_batch))
-    for folder, suffix, reader in layouts:
-        if all((folder / f"{b}{suffix}").is_file() for b in BATCHES):
-            files = [folder / f"{b}{suffix}" for b in BATCHES]
-            break
-    else:
+    complete = [layout for layout in layouts
+                if all((layout[0] / f"{b}{layout[1]}").is_file() for b in BATCHES)]
+    if not complete:
         raise DataFilesMissing(
             f"dataset 'cifar10' needs the binary batches {', '.join(b + '.bin' for b in BATCHES)} "
             f"in {layouts[0][0]}, or the python batches {', '.join(BATCHES)} in {layouts[1][0]}.\n"
             "Set the folder with --data-root, TRANSFER_DATA_ROOT or the dataset's 'root' "
             "parameter; nothing is downloaded."
         )
+    folder, suffix, reader = complete[0]
+    files = [folder / f"{b}{suffix}" for b in BATCHES]
     parts = [reader(f) for f in files]
 
     def stack(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:

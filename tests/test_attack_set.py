@@ -1,0 +1,95 @@
+"""Exact and behavioural checks of MI-FGSM, targeted attacks, DeepFool, the tree attack and
+HopSkipJump."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from transfer import ModelSpec
+from transfer.context import ModelCache
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def trained(registry, tmp_path_factory):
+    cache = ModelCache(tmp_path_factory.mktemp("attack-set-models"))
+
+    def get(name, dataset, **params):
+        model = registry.create("model", name, **params)
+        return cache.get(ModelSpec(name=name, params=params), model, dataset, 0, CPU)[0]
+
+    return get
+
+
+def test_deepfool_on_a_binary_linear_model_is_one_closed_form_step(registry, binary, trained):
+    """r* = −f(x)·w/‖w‖² times (1 + overshoot) (Moosavi-Dezfooli et al. 2016, eq. 3)."""
+    model = trained("logreg", binary)
+    w = model.estimator.coef_[0]
+    x = binary.x_test
+    attack = registry.create("attack", "deepfool", clip=False, overshoot=0.02)
+    x_adv = attack(model, x, binary.y_test, float("inf"), bounds=binary.bounds)
+    f = model.estimator.decision_function(x.numpy().astype(np.float64))
+    expected = -1.02 * f[:, None] * w[None, :] / (w @ w)
+    np.testing.assert_allclose((x_adv - x).numpy(), expected, rtol=1e-3, atol=1e-5)
+    assert attack.stats["iterations_mean"] == 1.0
+    flipped = model.estimator.predict(x_adv.numpy()) != model.estimator.predict(x.numpy())
+    assert flipped.all()
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_deepfool_fools_every_correct_point_of_an_mlp(norm, registry, digits, trained):
+    model = trained("mlp", digits, epochs=10)
+    x, y = digits.x_test, digits.y_test
+    correct = model.predict(x) == y
+    attack = registry.create("attack", "deepfool", norm=norm)
+    x_adv = attack(model, x, y, float("inf"), bounds=digits.bounds)
+    assert (model.predict(x_adv)[correct] != y[correct]).float().mean() >= 0.99
+
+
+def test_mifgsm_without_momentum_is_bim(registry, digits, trained):
+    model = trained("mlp", digits, epochs=5)
+    x, y, eps = digits.x_test[:100], digits.y_test[:100], 0.1
+    mi = registry.create("attack", "mifgsm", steps=5, decay=0.0)(model, x, y, eps, bounds=(0, 1))
+    bim = registry.create("attack", "bim", steps=5, alpha=eps / 5)(model, x, y, eps, bounds=(0, 1))
+    assert torch.allclose(mi, bim, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd", "mifgsm"])
+def test_targeted_attacks_reach_their_targets(name, registry, digits, trained):
+    model = trained("softmax", digits, epochs=10)
+    x, y = digits.x_test[:200], digits.y_test[:200]
+    for rule in ("random", "least-likely"):
+        attack = registry.create("attack", name, target=rule)
+        targets = attack.chosen_targets(model, x, y, seed=5)
+        assert (targets != y).all()
+        assert torch.equal(targets, attack.chosen_targets(model, x, y, seed=5))
+        x_adv = attack(model, x, y, 0.3, bounds=(0, 1), seed=5)
+        hit = (model.predict(x_adv) == targets).float().mean()
+        untargeted = registry.create("attack", name)(model, x, y, 0.3, bounds=(0, 1), seed=5)
+        by_chance = (model.predict(untargeted) == targets).float().mean()
+        assert hit > 0.5 and hit > by_chance, (rule, hit, by_chance)
+
+
+def test_tree_attack_flips_a_tree(registry, digits, trained):
+    tree = trained("decision-tree", digits)
+    x, y = digits.x_test, digits.y_test
+    for norm in ("l2", "linf"):
+        x_adv = registry.create("attack", "tree", norm=norm)(tree, x, y, 1.0, bounds=(0, 1))
+        assert (tree.predict(x_adv) != y).float().mean() >= 0.9
+    reason = registry.create("attack", "tree").supports(trained("random-forest", digits))
+    assert reason and "tree" in reason
+
+
+@pytest.mark.parametrize("name", ["decision-tree", "knn"])
+def test_hopskipjump_attacks_from_labels_within_its_budget(name, registry, digits, trained):
+    model = trained(name, digits)
+    x, y = digits.x_test[:60], digits.y_test[:60]
+    attack = registry.create("attack", "hopskipjump", max_queries=600)
+    x_adv = attack(model, x, y, 3.0, bounds=digits.bounds, seed=1)
+    assert (model.predict(x_adv) != y).float().mean() >= 0.9
+    assert 0 < attack.stats["queries_mean"] and attack.stats["queries_max"] <= 600
+    again = registry.create("attack", "hopskipjump", max_queries=600)
+    assert torch.equal(again(model, x, y, 3.0, bounds=digits.bounds, seed=1), x_adv)
