@@ -26,7 +26,6 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from pydantic import Field, PositiveInt, model_validator
 
@@ -40,10 +39,11 @@ from transfer import (
     Study,
     StudyConfig,
     Summary,
+    evaluation_points,
     hookimpl,
     perturbation_norm,
+    rate,
     unique_labels,
-    wilson_interval,
 )
 
 NAME = "transfer-matrix"
@@ -90,20 +90,6 @@ class TransferMatrixConfig(StudyConfig):
 
     def attack(self, label: str) -> AttackSpec:
         return next(a for a in self.attacks if a.label == label)
-
-
-def evaluation_points(n_test: int, n_points: int, seed: int) -> torch.Tensor:
-    """The fixed, seeded sample of test points every cell of a study evaluates."""
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(n_test, size=min(n_points, n_test), replace=False)
-    return torch.as_tensor(np.sort(chosen))
-
-
-def rate(successes: torch.Tensor, among: torch.Tensor) -> dict[str, float]:
-    """A proportion with its count and 95% Wilson interval."""
-    k, n = int(successes[among].sum()), int(among.sum())
-    low, high = wilson_interval(k, n)
-    return {"rate": k / n if n else math.nan, "count": k, "n": n, "ci_low": low, "ci_high": high}
 
 
 class TransferMatrix(Study):

@@ -7,9 +7,17 @@ import json
 import pytest
 import torch
 from mlflow import MlflowClient
-from transfer.studies.transfer_matrix import evaluation_points
 
-from transfer import Attack, CellResult, Model, ModelSpec, hookimpl, load_registry, run_study
+from transfer import (
+    Attack,
+    CellResult,
+    Model,
+    ModelSpec,
+    evaluation_points,
+    hookimpl,
+    load_registry,
+    run_study,
+)
 from transfer.context import ModelCache, default_cache_dir
 from transfer.runner import ConfigError
 from transfer.tracking import CELL_KEY

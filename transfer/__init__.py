@@ -50,6 +50,8 @@ _EXPORTS = {
     "CellTask": "runner",
     "run_study": "runner",
     "wilson_interval": "metrics",
+    "rate": "metrics",
+    "evaluation_points": "data",
     "Registry": "registry",
     "RegistryError": "registry",
     "load_registry": "plugin_manager",
@@ -76,9 +78,17 @@ if TYPE_CHECKING:
         steepest_ascent,
     )
     from .context import Context
-    from .data import DataFilesMissing, Dataset, data_root, find_files, stratified_split, subsample
+    from .data import (
+        DataFilesMissing,
+        Dataset,
+        data_root,
+        evaluation_points,
+        find_files,
+        stratified_split,
+        subsample,
+    )
     from .executors import Executor, Outcome, failed_outcome, now_ms
-    from .metrics import wilson_interval
+    from .metrics import rate, wilson_interval
     from .models import (
         DECISION,
         GRADIENTS,

@@ -11,7 +11,6 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
-from torch.nn import functional as F
 
 from .models import GRADIENTS, Model
 
@@ -98,11 +97,10 @@ def loss_gradient(
 ) -> torch.Tensor:
     """The direction that makes the attack succeed, w.r.t. the input only (no parameter
     gradients): ∇ₓ of the summed cross-entropy with the true labels ``y``, or, for a targeted
-    attack, −∇ₓ of the cross-entropy with the ``targets``."""
+    attack, −∇ₓ of the cross-entropy with the ``targets`` (``Model.loss``)."""
     x = x.detach().requires_grad_(True)
     labels = y if targets is None else targets
-    loss = F.cross_entropy(model.logits(x), labels.to(x.device), reduction="sum")
-    (grad,) = torch.autograd.grad(loss, x)
+    (grad,) = torch.autograd.grad(model.loss(x, labels.to(x.device)), x)
     return grad if targets is None else -grad
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,14 @@ class Context:
         self.cache = cache
         self.models_used: dict[str, ModelRecord] = {}
         self._datasets: dict[str, Dataset] = {}
+        self._memo: dict[Any, Any] = {}
+
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per process for each key (e.g. an adversarial batch that several
+        cells reuse); later calls return the stored value."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def dataset(self, spec: DatasetSpec) -> Dataset:
         key = stable_hash(spec.model_dump())

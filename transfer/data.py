@@ -147,3 +147,10 @@ def subsample(
         return x, y
     keep, _ = stratified_split(y.numpy(), 1 - limit / len(y), seed)
     return x[keep], y[keep]
+
+
+def evaluation_points(n_test: int, n_points: int, seed: int) -> torch.Tensor:
+    """The fixed, seeded sample of test-point indices every cell of a study evaluates."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(n_test, size=min(n_points, n_test), replace=False)
+    return torch.as_tensor(np.sort(chosen))

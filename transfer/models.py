@@ -54,6 +54,11 @@ class Model(ABC):
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Predicted class indices (int64) on ``x``'s device."""
 
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The loss attacks differentiate: summed cross-entropy of the logits (per-sample
+        gradients do not depend on the batch). Ensembles may combine their members' losses."""
+        return torch.nn.functional.cross_entropy(self.logits(x), y.to(self.device), reduction="sum")
+
     def to(self, device: torch.device | str) -> Model:
         self.device = torch.device(device)
         return self

@@ -51,6 +51,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.attacks.pgd",
     "transfer.plugins.attacks.noise",
     "transfer.studies.transfer_matrix",
+    "transfer.studies.ensemble_source",
 )
 
 ENTRY_POINT_GROUP = "transfer"

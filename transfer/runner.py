@@ -69,6 +69,12 @@ class CellTask:
         self._study = study
         self._context = Context(registry, config, resolve_device(self.device), cache)
 
+    @property
+    def context(self) -> Context:
+        self.prepare()
+        assert self._context is not None
+        return self._context
+
     def __call__(self, cell: Cell) -> Outcome:
         started = now_ms()
         try:
@@ -126,6 +132,10 @@ def run_study(
     cache_dir = cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or str(default_cache_dir())
     task = CellTask(resolved, device, plugins_dir, cache_dir)
     task.prepare(registry)
+    try:
+        study.validate(config, task.context)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     runner = registry.create("executor", executor, **(executor_options or {}))
     progress = progress or Progress()
 

@@ -163,6 +163,11 @@ class Study(ABC):
     Config: ClassVar[type[StudyConfig]] = StudyConfig
     default_config: ClassVar[Path | None] = None
 
+    def validate(self, config: StudyConfig, ctx: Context) -> None:
+        """Checks that need the plugins (e.g. model capabilities); raise ``ValueError`` with a
+        message naming the field. Runs before any cell."""
+        return None
+
     @abstractmethod
     def plan(self, config: StudyConfig) -> list[Cell]:
         """The independent cells of this study, in a stable order."""

@@ -1,0 +1,111 @@
+"""Tables, grouped bar charts and the terminal summary of the ensemble-source study."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from transfer import Cell, CellResult, Summary, Table
+
+COLUMNS = ("best_single_rate", "mean_single_rate", "ensemble_transfer_rate")
+MATCHING = ("best_single_matching_rate", "mean_single_matching_rate", "ensemble_matching_rate")
+
+
+def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
+    rows: dict[str, list[Any]] = {name: [] for name in (
+        "attack", "eps", "target", "status", "members", *COLUMNS, "ensemble_ci_low",
+        "ensemble_ci_high", "ensemble_n", "ensemble_minus_best", "ensemble_minus_mean", *MATCHING,
+        "reason")}
+    whitebox: dict[str, list[Any]] = {"attack": [], "eps": [], "member": [], "whitebox_rate": []}
+    groups: dict[tuple[str, float], list[tuple[str, list[float]]]] = {}
+    summary = Summary()
+    for cell in cells:
+        result = results.get(cell)
+        status = "missing" if result is None else result.status
+        if cell["kind"] == "whitebox":
+            if status == "ok":
+                for member, entry in result.data["whitebox"].items():
+                    whitebox["attack"].append(cell["attack"])
+                    whitebox["eps"].append(cell["eps"])
+                    whitebox["member"].append(member)
+                    whitebox["whitebox_rate"].append(entry["rate"])
+            continue
+        metrics = result.metrics if status == "ok" else {}
+        rows["attack"].append(cell["attack"])
+        rows["eps"].append(cell["eps"])
+        rows["target"].append(cell["target"])
+        rows["status"].append(status)
+        rows["members"].append(" ".join(result.data["members"]) if status == "ok" else "")
+        for name in (*COLUMNS, "ensemble_minus_best", "ensemble_minus_mean", *MATCHING):
+            rows[name].append(metrics.get(name, math.nan))
+        ensemble = result.data.get("ensemble", {}) if status == "ok" else {}
+        rows["ensemble_ci_low"].append(ensemble.get("ci_low", math.nan))
+        rows["ensemble_ci_high"].append(ensemble.get("ci_high", math.nan))
+        rows["ensemble_n"].append(ensemble.get("n", 0))
+        rows["reason"].append(result.reason if result is not None else "cell did not finish")
+        if status == "ok":
+            groups.setdefault((cell["attack"], cell["eps"]), []).append(
+                (cell["target"], [metrics[c] for c in COLUMNS]))
+    summary.tables["ensemble_source"] = Table(rows, "leave-one-out ensemble vs single sources")
+    if whitebox["member"]:
+        summary.tables["whitebox"] = Table(whitebox, "ensemble of all sources on each member")
+    for (attack, eps), bars in groups.items():
+        summary.figures[f"bars_{attack}_eps{eps:g}"] = grouped_bars(
+            bars, f"transfer rate: {attack}, eps = {eps:g}")
+        gains = [v[2] - v[1] for _, v in bars if v[2] == v[2] and v[1] == v[1]]
+        if gains:
+            summary.metrics[f"mean_gain_over_mean_single.{attack}.eps{eps:g}"] = (
+                sum(gains) / len(gains))
+
+    targeted = any(m == m for m in rows["ensemble_matching_rate"])
+    terminal: dict[str, list[Any]] = {"attack": [], "eps": [], "target": [], "best single": [],
+                                      "mean single": [], "ensemble": [], "Δ vs mean": []}
+    if targeted:
+        terminal.update({"match: best": [], "match: ensemble": []})
+    for i in range(len(rows["target"])):
+        if rows["status"][i] != "ok":
+            continue
+        terminal["attack"].append(rows["attack"][i])
+        terminal["eps"].append(f"{rows['eps'][i]:g}")
+        terminal["target"].append(rows["target"][i])
+        terminal["best single"].append(_percent(rows["best_single_rate"][i]))
+        terminal["mean single"].append(_percent(rows["mean_single_rate"][i]))
+        terminal["ensemble"].append(_percent(rows["ensemble_transfer_rate"][i]))
+        terminal["Δ vs mean"].append(_percent(rows["ensemble_minus_mean"][i], signed=True))
+        if targeted:
+            terminal["match: best"].append(_percent(rows["best_single_matching_rate"][i]))
+            terminal["match: ensemble"].append(_percent(rows["ensemble_matching_rate"][i]))
+    summary.terminal.append(Table(terminal, "transfer rate (%) to each target: single sources "
+                                            "vs their leave-one-out ensemble"))
+    return summary
+
+
+def _percent(value: float, signed: bool = False) -> str:
+    if value != value:
+        return "–"
+    return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
+
+
+def grouped_bars(bars: list[tuple[str, list[float]]], title: str) -> Any:
+    """Per target: best single source, mean single source and ensemble, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    labels = [target for target, _ in bars]
+    values = np.array([v for _, v in bars], dtype=float)
+    figure = Figure(figsize=(max(5.0, 1.0 * len(labels) + 2), 3.8))
+    axes = figure.add_subplot()
+    width = 0.27
+    positions = np.arange(len(labels))
+    for k, name in enumerate(("best single source", "mean single source", "ensemble")):
+        axes.bar(positions + (k - 1) * width, np.nan_to_num(values[:, k]), width, label=name)
+    axes.set_xticks(positions, labels, rotation=45, ha="right")
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("transfer rate")
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
