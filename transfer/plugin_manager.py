@@ -52,6 +52,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.attacks.noise",
     "transfer.studies.transfer_matrix",
     "transfer.studies.ensemble_source",
+    "transfer.studies.subspace_dimension",
 )
 
 ENTRY_POINT_GROUP = "transfer"

@@ -65,13 +65,16 @@ class Cell:
 class CellResult:
     """What a cell produced: metrics for MLflow, JSON-able ``data`` for the summary.
 
-    ``status`` is ``"ok"`` or ``"n/a"`` (an impossible pairing, explained by ``reason``).
+    ``series`` are metrics along a step (e.g. k, eps index): ``{name: [[step, value], ...]}``,
+    which MLflow draws as curves. ``status`` is ``"ok"`` or ``"n/a"`` (an impossible pairing,
+    explained by ``reason``).
     """
 
     metrics: dict[str, float] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     status: str = "ok"
     reason: str = ""
+    series: dict[str, list[list[float]]] = field(default_factory=dict)
 
     @classmethod
     def not_applicable(cls, reason: str) -> CellResult:
@@ -79,7 +82,7 @@ class CellResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"metrics": self.metrics, "data": self.data, "status": self.status,
-                "reason": self.reason}
+                "reason": self.reason, "series": self.series}
 
     @classmethod
     def from_json(cls, blob: dict[str, Any]) -> CellResult:

@@ -177,6 +177,9 @@ class Tracker:
         if result is not None:
             metrics = [Metric(k, float(v), outcome.finished_ms, 0)
                        for k, v in result.metrics.items() if v == v]  # NaN: undefined, not logged
+            metrics += [Metric(name, float(value), outcome.finished_ms, int(step))
+                        for name, points in result.series.items()
+                        for step, value in points if value == value]
         for index, batch in enumerate(_batched(metrics, 1000) or [[]]):
             self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
         if result is None:

@@ -1,0 +1,237 @@
+"""Adversarial subspace dimension (Tramèr et al. 2017, "The space of transferable adversarial
+examples", §3: gradient-aligned adversarial subspaces, GAAS).
+
+For each correctly classified point, with g the gradient of the source's loss, and each k: k
+mutually orthogonal directions r_1..r_k with
+
+- L2: ‖r_i‖₂ = eps and r_iᵀg = eps‖g‖₂/√k exactly: r_i = eps·H e_i with H the Householder
+  reflection that maps g/‖g‖₂ onto (1, ..., 1, 0, ..., 0)/√k (Tramèr et al., Lemma 1);
+- L-inf: ‖r_i‖∞ = eps and E[r_iᵀg] = eps‖g‖₁/√k: r_i = eps·sign(g) ⊙ (row i of a regular
+  Hadamard matrix of order k, spread over k equal random blocks of coordinates), k a power of 4
+  (when d is not a multiple of k the d mod k left-over coordinates are 0 and the expectation is
+  scaled by k⌊d/k⌋/d).
+
+Counted per point: the directions x + r_i that fool the source, and of those the ones that also
+fool each target. Logged per (source, norm, eps) and k: the mean and median number of adversarial
+directions, per target the mean number that transfer and the probability of transfer (transferred
+/ adversarial), and per point the largest k at which some direction still fools the source (the
+"dimension"). One gradient per point serves every k and eps.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import Field, PositiveInt, model_validator
+
+from transfer import (
+    GRADIENTS,
+    Cell,
+    CellResult,
+    Context,
+    DatasetSpec,
+    ModelSpec,
+    Study,
+    StudyConfig,
+    Summary,
+    evaluation_points,
+    hookimpl,
+    loss_gradient,
+    unique_labels,
+)
+
+NAME = "subspace-dimension"
+REGULAR_HADAMARD_4 = torch.tensor(
+    [[1, 1, 1, -1], [1, 1, -1, 1], [1, -1, 1, 1], [-1, 1, 1, 1]], dtype=torch.float64
+)
+
+
+def gaas_l2(grad: torch.Tensor, k: int, eps: float) -> torch.Tensor:
+    """k orthogonal directions of L2 norm eps per row of ``grad`` (n, d), each with projection
+    eps‖g‖₂/√k on its gradient; shape (n, k, d), float64."""
+    g = grad.flatten(1).double()
+    n, d = g.shape
+    if not 1 <= k <= d:
+        raise ValueError(f"k must be between 1 and the dimension {d}, not {k}")
+    unit = g / g.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    target = torch.zeros(d, dtype=torch.float64)
+    target[:k] = 1 / math.sqrt(k)
+    v = unit - target
+    squared = (v * v).sum(dim=1)
+    identity = torch.eye(d, dtype=torch.float64)[:k].expand(n, k, d)
+    scale = torch.where(squared > 1e-24, 2 / squared.clamp_min(1e-300), torch.zeros_like(squared))
+    reflected = identity - scale.view(n, 1, 1) * v[:, :k, None] * v[:, None, :]
+    return eps * reflected
+
+
+def regular_hadamard(k: int) -> torch.Tensor:
+    """A ±1 matrix of order k = 4^m with orthogonal rows that each sum to √k."""
+    if k == 1:
+        return torch.ones(1, 1, dtype=torch.float64)
+    if k < 4 or 4 ** round(math.log(k, 4)) != k:
+        raise ValueError(f"the L-inf construction needs k = 1, 4, 16, 64, ..., not {k}")
+    return torch.kron(REGULAR_HADAMARD_4, regular_hadamard(k // 4))
+
+
+def gaas_linf(grad: torch.Tensor, k: int, eps: float, generator: torch.Generator) -> torch.Tensor:
+    """k orthogonal directions of L-inf norm eps per row of ``grad`` (n, d) whose expected
+    projection on the gradient is eps‖g‖₁/√k (random equal blocks, seeded); (n, k, d), float64."""
+    g = grad.flatten(1).double()
+    n, d = g.shape
+    hadamard = regular_hadamard(k)
+    size = d // k
+    if size == 0:
+        raise ValueError(f"k = {k} exceeds the dimension {d}")
+    order = torch.argsort(torch.rand(n, d, generator=generator), dim=1)
+    block = torch.full((n, d), -1, dtype=torch.long)
+    block.scatter_(1, order[:, : size * k], torch.arange(k).repeat_interleave(size).expand(n, -1))
+    pattern = hadamard[:, block.clamp_min(0)].permute(1, 0, 2)  # (n, k, d)
+    pattern = pattern * (block >= 0).unsqueeze(1)
+    signs = torch.where(g >= 0, 1.0, -1.0).double()
+    return eps * pattern * signs.unsqueeze(1)
+
+
+def default_ks(norm: str, dim: int, largest: int) -> list[int]:
+    base = 2 if norm == "l2" else 4
+    return [base ** i for i in range(int(math.log(min(dim, largest), base)) + 1)]
+
+
+class SubspaceDimensionConfig(StudyConfig):
+    """Config of the subspace-dimension study (defaults: ``subspace_dimension.toml``)."""
+
+    study: Literal["subspace-dimension"] = NAME
+    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
+    models: list[ModelSpec] = Field(min_length=1)
+    sources: list[str] | None = None
+    targets: list[str] | None = None
+    l2_eps: list[float] = Field(default_factory=lambda: [1.0, 2.0, 3.0])
+    linf_eps: list[float] = Field(default_factory=list)
+    max_k: PositiveInt = 256
+    n_points: PositiveInt = 200
+    disjoint: bool = True
+    clip: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> SubspaceDimensionConfig:
+        unique_labels(self.models, "models")
+        labels = [m.label for m in self.models]
+        for field_name in ("sources", "targets"):
+            for label in getattr(self, field_name) or []:
+                if label not in labels:
+                    raise ValueError(f"{field_name}: {label!r} is not a model label; allowed: "
+                                     f"{', '.join(labels)}")
+        if not self.l2_eps and not self.linf_eps:
+            raise ValueError("l2_eps, linf_eps: give at least one budget")
+        for eps in (*self.l2_eps, *self.linf_eps):
+            if not (eps > 0 and math.isfinite(eps)):
+                raise ValueError(f"l2_eps, linf_eps: budgets must be positive, got {eps}")
+        return self
+
+    def model(self, label: str) -> ModelSpec:
+        return next(m for m in self.models if m.label == label)
+
+    def source_labels(self) -> list[str]:
+        return self.sources or [m.label for m in self.models]
+
+    def target_labels(self) -> list[str]:
+        return self.targets or [m.label for m in self.models]
+
+
+class SubspaceDimension(Study):
+    """How many orthogonal adversarial directions surround each point, and how many transfer."""
+
+    Config = SubspaceDimensionConfig
+    default_config = Path(__file__).with_name("subspace_dimension.toml")
+
+    def plan(self, config: SubspaceDimensionConfig) -> list[Cell]:  # type: ignore[override]
+        budgets = [("l2", e) for e in config.l2_eps] + [("linf", e) for e in config.linf_eps]
+        return [Cell.make(NAME, source=s, norm=norm, eps=eps)
+                for s in config.source_labels() for norm, eps in budgets]
+
+    def run(self, cell: Cell, ctx: Context) -> CellResult:
+        config: SubspaceDimensionConfig = ctx.config  # type: ignore[assignment]
+        spec = config.model(cell["source"])
+        probe = ctx.unfitted_model(spec)
+        if GRADIENTS not in probe.capabilities:
+            return CellResult.not_applicable(
+                f"{type(probe).__name__} has no gradients, so there is no gradient to align with")
+        data = ctx.dataset(config.dataset)
+        source_data = data.half("a", config.seed) if config.disjoint else data
+        target_data = data.half("b", config.seed) if config.disjoint else data
+        source = ctx.model(spec, source_data, config.seed)
+        index = evaluation_points(len(data.y_test), config.n_points, config.seed)
+        x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
+        right = source.predict(x) == y
+        x, y = x[right], y[right]
+        grad = ctx.remember(("gaas-gradient", cell["source"], config.model_dump_json()),
+                            lambda: loss_gradient(source, x, y))
+        targets = {t: ctx.model(config.model(t), target_data, config.seed)
+                   for t in config.target_labels()}
+        norm, eps = cell["norm"], cell["eps"]
+        ks = default_ks(norm, x[0].numel(), config.max_k)
+        generator = torch.Generator().manual_seed(config.seed)
+        counts = torch.zeros(len(x), len(ks), dtype=torch.long)
+        transferred = {t: torch.zeros(len(x), len(ks), dtype=torch.long) for t in targets}
+        for column, k in enumerate(ks):
+            directions = (gaas_l2(grad, k, eps) if norm == "l2"
+                          else gaas_linf(grad, k, eps, generator))
+            points = x.unsqueeze(1) + directions.to(x.dtype).view(len(x), k, *x.shape[1:])
+            if config.clip:
+                points = points.clamp(*data.bounds)
+            points = points.flatten(0, 1)
+            labels = y.repeat_interleave(k)
+            fooled = (source.predict(points) != labels).view(len(x), k)
+            counts[:, column] = fooled.sum(dim=1)
+            for label, target in targets.items():
+                both = fooled & (target.predict(points) != labels).view(len(x), k)
+                transferred[label][:, column] = both.sum(dim=1)
+        return CellResult(**self._measures(ks, counts, transferred))
+
+    @staticmethod
+    def _measures(ks: list[int], counts: torch.Tensor,
+                  transferred: dict[str, torch.Tensor]) -> dict[str, Any]:
+        k_values = torch.tensor(ks)
+        has = counts > 0
+        dimension = torch.where(has, k_values, torch.zeros_like(k_values)).amax(dim=1)
+        floats = counts.double()
+        curves: dict[str, Any] = {
+            "k": ks,
+            "adversarial_mean": floats.mean(0).tolist(),
+            "adversarial_median": floats.median(0).values.tolist(),
+            "transferred_mean": {t: v.double().mean(0).tolist() for t, v in transferred.items()},
+            "transfer_probability": {
+                t: [(v[:, c].sum() / counts[:, c].sum()).item() if counts[:, c].sum() else math.nan
+                    for c in range(len(ks))]
+                for t, v in transferred.items()},
+            "dimension": dimension.tolist(),
+        }
+        metrics = {
+            "points": float(len(counts)),
+            "dimension_mean": dimension.double().mean().item() if len(counts) else math.nan,
+            "dimension_median": dimension.double().median().item() if len(counts) else math.nan,
+            "adversarial_at_max_k_mean": (curves["adversarial_mean"][-1] if len(counts)
+                                          else math.nan),
+        }
+        series = {"adversarial_directions_mean": [[k, v] for k, v in
+                                                  zip(ks, curves["adversarial_mean"], strict=True)]}
+        for t in transferred:
+            series[f"transferred_mean.{t}"] = [
+                [k, v] for k, v in zip(ks, curves["transferred_mean"][t], strict=True)]
+            series[f"transfer_probability.{t}"] = [
+                [k, v] for k, v in zip(ks, curves["transfer_probability"][t], strict=True)]
+        return {"metrics": metrics, "data": curves, "series": series}
+
+    def summarize(  # type: ignore[override]
+        self, config: SubspaceDimensionConfig, results: dict[Cell, CellResult]
+    ) -> Summary:
+        from .subspace_dimension_report import summarize
+
+        return summarize(config, self.plan(config), results)
+
+
+@hookimpl
+def register_studies(register: Any) -> None:
+    register(NAME, SubspaceDimension)
