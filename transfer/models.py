@@ -63,6 +63,12 @@ class Model(ABC):
         self.device = torch.device(device)
         return self
 
+    @property
+    def torch_module(self) -> nn.Module | None:
+        """The differentiable torch module behind ``logits`` (a network or a twin), if any; the
+        theory studies read its layers."""
+        return None
+
     def save(self, directory: Path) -> None:
         """Write the trained state into ``directory`` (no pickle)."""
         directory.mkdir(parents=True, exist_ok=True)
@@ -166,6 +172,10 @@ class TorchModel(Model):
             net.load_state_dict(best_state)
         self.net = freeze(net)
 
+    @property
+    def torch_module(self) -> nn.Module | None:
+        return self.net
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         assert self.net is not None, "model is not trained"
         return self.net(x.to(self.device))
@@ -252,6 +262,10 @@ class SklearnModel(Model):
         twin = self.make_twin(estimator)
         self.twin = freeze(twin.to(self.device)) if twin is not None else None
 
+    @property
+    def torch_module(self) -> nn.Module | None:
+        return self.twin
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.twin is None:
             return super().logits(x)
@@ -259,6 +273,8 @@ class SklearnModel(Model):
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.detach().flatten(1).cpu().numpy()
+        if len(flat) == 0:
+            return torch.zeros(0, dtype=torch.int64, device=x.device)
         labels = self.estimator.predict(flat)
         return torch.as_tensor(labels, dtype=torch.int64, device=x.device)
 

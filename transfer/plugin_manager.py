@@ -53,6 +53,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.studies.transfer_matrix",
     "transfer.studies.ensemble_source",
     "transfer.studies.subspace_dimension",
+    "transfer.studies.noise_vs_adversarial",
 )
 
 ENTRY_POINT_GROUP = "transfer"
