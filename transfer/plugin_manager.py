@@ -54,6 +54,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.studies.ensemble_source",
     "transfer.studies.subspace_dimension",
     "transfer.studies.noise_vs_adversarial",
+    "transfer.studies.lipschitz",
 )
 
 ENTRY_POINT_GROUP = "transfer"

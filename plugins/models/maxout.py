@@ -25,6 +25,11 @@ class MaxoutLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x).view(-1, self.units, self.pieces).amax(dim=2)
 
+    def lipschitz_bound(self, input_shape: tuple[int, ...]) -> float:
+        """|max_j a_j − max_j b_j| ≤ max_j |a_j − b_j|, so the L2 bound is σ_max of the stacked
+        pieces' weight."""
+        return torch.linalg.matrix_norm(self.linear.weight.detach().double(), ord=2).item()
+
 
 class Maxout(TorchModel):
     """Maxout MLP on flattened inputs; ``hidden`` lists units per layer, ``pieces`` per unit."""

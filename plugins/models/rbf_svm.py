@@ -11,6 +11,7 @@ Gradients flow through the confidences. Binary SVC: the logits are (0, f(x)).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,13 @@ class RBFSVMTwin(nn.Module):
         x = x.flatten(1)
         squared = (x * x).sum(1, keepdim=True) - 2 * x @ self.support.T + self.support_sq
         return torch.exp(-self.gamma * squared.clamp_min(0)) @ self.coef + self.intercept
+
+    def lipschitz_bound(self, input_shape: tuple[int, ...]) -> float:
+        """Binary: ‖∇f‖₂ ≤ Σ|α_i|·√(2γ/e) for f(x) = Σ α_i exp(−γ‖x − s_i‖²) + b. Multi-class:
+        infinite, as the one-vs-rest votes jump."""
+        if not self.binary:
+            return math.inf
+        return self.coef.double().abs().sum().item() * math.sqrt(2 * self.gamma / math.e)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         decision = self.pairwise(x)

@@ -1,0 +1,288 @@
+"""Lipschitz bound checks (Szegedy et al. 2013, Table 5; Virmaux & Scaman 2018; Weng et al. 2018,
+CLEVER; Sedghi et al. 2019).
+
+For every differentiable model (its network or differentiable twin):
+
+1. ``L_upper``: the product of per-layer L2 bounds (see ``lipschitz_bounds``), a certified upper
+   bound on the Lipschitz constant of the logit map; the per-layer table is logged.
+2. ``L_emp``: the largest spectral norm of the logit Jacobian ‖J_f(x)‖₂ found at the test points
+   and along PGD paths (after 1, 2, ..., ``pgd_steps`` steps), a lower bound; and a CLEVER-style
+   local estimate per point of the Lipschitz constant of f_c − f_j (c the predicted class, j the
+   runner-up): the location of a reverse-Weibull fit (scipy) to batch maxima of ‖∇(f_c − f_j)‖₂
+   sampled uniformly in an L2 ball (the sample maximum when the fit is unstable). It is bounded by
+   √2·L_upper (``clever_over_bound`` ≤ 1), not by L_upper.
+3. Checks, logged as counts: L_emp ≤ L_upper; and every adversarial example found by DeepFool and
+   PGD lies at least margin(x)/(√2·L_upper) from x (the certified radius: f_y − f_j changes at most
+   √2·L_upper per unit of ‖δ‖₂). A violation is a bug: the cell fails loudly, and the offending
+   points are written into its traceback artifact.
+
+Also logged: the tightness ratio L_upper/L_emp and the found perturbation over the certified radius.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import Field, PositiveInt
+
+from transfer import (
+    GRADIENTS,
+    AttackSpec,
+    Cell,
+    CellResult,
+    Context,
+    DatasetSpec,
+    Model,
+    ModelSpec,
+    Study,
+    StudyConfig,
+    Summary,
+    Table,
+    evaluation_points,
+    hookimpl,
+    unique_labels,
+)
+
+from .lipschitz_bounds import layer_bounds
+
+NAME = "lipschitz"
+
+
+class BoundViolation(AssertionError):
+    """An empirical quantity beat a certified bound: a bug in the bound or the model code."""
+
+
+class LipschitzConfig(StudyConfig):
+    """Config of the lipschitz study (defaults: ``lipschitz.toml`` beside this file)."""
+
+    study: Literal["lipschitz"] = NAME
+    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
+    models: list[ModelSpec] = Field(min_length=1)
+    n_points: PositiveInt = 100
+    pgd_eps: float = Field(1.0, gt=0)
+    pgd_steps: PositiveInt = 10
+    power_iterations: PositiveInt = 2000
+    clever_points: PositiveInt = 20
+    clever_batches: PositiveInt = 20
+    clever_batch_size: PositiveInt = 64
+    clever_radius: float = Field(0.5, gt=0)
+
+    def model_post_init(self, context: Any) -> None:
+        unique_labels(self.models, "models")
+
+
+def jacobian_norms(model: Model, x: torch.Tensor) -> torch.Tensor:
+    """‖J_f(x)‖₂ per point: the spectral norm of the (classes x inputs) logit Jacobian."""
+    x = x.detach().requires_grad_(True)
+    logits = model.logits(x)
+    rows = [torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c < logits.shape[1] - 1)[0]
+            .flatten(1) for c in range(logits.shape[1])]
+    return torch.linalg.matrix_norm(torch.stack(rows, dim=1).double(), ord=2)
+
+
+def clever(model: Model, x: torch.Tensor, config: LipschitzConfig,
+           generator: torch.Generator) -> list[float]:
+    """CLEVER-style local cross-Lipschitz estimates (Weng et al. 2018) for each point."""
+    from scipy.stats import weibull_max
+
+    estimates = []
+    with torch.no_grad():
+        top2 = model.logits(x).topk(2, dim=1).indices
+    dim = x[0].numel()
+    for i in range(len(x)):
+        c, j = top2[i]
+        maxima = []
+        for _ in range(config.clever_batches):
+            direction = torch.randn((config.clever_batch_size, dim), generator=generator)
+            direction /= direction.norm(dim=1, keepdim=True)
+            radius = config.clever_radius * torch.rand(config.clever_batch_size,
+                                                       generator=generator) ** (1 / dim)
+            points = (x[i].flatten() + radius[:, None] * direction).view(-1, *x.shape[1:])
+            points = points.to(x).requires_grad_(True)
+            logits = model.logits(points)
+            (grad,) = torch.autograd.grad((logits[:, c] - logits[:, j]).sum(), points)
+            maxima.append(grad.flatten(1).norm(dim=1).max().item())
+        if max(maxima) - min(maxima) < 1e-12 * max(max(maxima), 1e-30):
+            estimates.append(max(maxima))  # a constant gradient norm: a linear model
+            continue
+        _, location, _ = weibull_max.fit(maxima)
+        top = max(maxima)
+        # the fitted right end-point; an unstable fit (far beyond the samples) falls back to them
+        estimates.append(float(location) if top <= location <= 2 * top else top)
+    return estimates
+
+
+class Lipschitz(Study):
+    """Certified per-layer upper bounds against empirical Jacobian norms and found attacks."""
+
+    Config = LipschitzConfig
+    default_config = Path(__file__).with_name("lipschitz.toml")
+
+    def plan(self, config: LipschitzConfig) -> list[Cell]:  # type: ignore[override]
+        return [Cell.make(NAME, model=m.label) for m in config.models]
+
+    def run(self, cell: Cell, ctx: Context) -> CellResult:
+        config: LipschitzConfig = ctx.config  # type: ignore[assignment]
+        spec = next(m for m in config.models if m.label == cell["model"])
+        probe = ctx.unfitted_model(spec)
+        if GRADIENTS not in probe.capabilities:
+            return CellResult.not_applicable(
+                f"{type(probe).__name__} has no gradients, so no Lipschitz bound to check")
+        data = ctx.dataset(config.dataset)
+        model = ctx.model(spec, data, config.seed)
+        index = evaluation_points(len(data.y_test), config.n_points, config.seed)
+        x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
+        module = model.torch_module
+        assert module is not None, "a model with gradients has a torch module"
+        rows = layer_bounds(module.double().cpu(), x[:1].double().cpu(), config.power_iterations)
+        module.float().to(ctx.device)
+        upper = math.prod(r.bound for r in rows)
+        unsupported = [f"{r.name} ({r.kind})" for r in rows if not math.isfinite(r.bound)]
+
+        # empirical lower bound: test points and PGD paths
+        samples = [x]
+        for steps in range(1, config.pgd_steps + 1):
+            pgd = ctx.attack(AttackSpec(name="pgd", params={
+                "norm": "l2", "steps": steps, "random_start": False}))
+            samples.append(pgd(model, x, y, config.pgd_eps, bounds=data.bounds,
+                               seed=config.seed))
+        jacobians = torch.cat([jacobian_norms(model, s) for s in samples])
+        empirical = jacobians.max().item()
+        generator = torch.Generator().manual_seed(config.seed)
+        local = clever(model, x[: config.clever_points], config, generator)
+
+        # certified radius vs perturbations actually found
+        with torch.no_grad():
+            logits = model.logits(x)
+        correct = logits.argmax(1) == y
+        others = logits.clone()
+        others[torch.arange(len(y)), y] = -math.inf
+        margin = (logits[torch.arange(len(y)), y] - others.max(1).values).double()
+        radius = margin / (math.sqrt(2) * upper)
+        found: dict[str, torch.Tensor] = {}
+        deepfool = ctx.attack(AttackSpec(name="deepfool"))
+        found["deepfool"] = deepfool(model, x, y, math.inf, bounds=data.bounds)
+        found["pgd"] = samples[-1]
+        checked, violations, ratios, scatter = 0, [], [], []
+        for name, x_adv in found.items() if math.isfinite(upper) else ():
+            fooled = (model.predict(x_adv) != y) & correct
+            size = (x_adv - x).flatten(1).norm(dim=1).double()
+            for i in torch.nonzero(fooled).flatten().tolist():
+                checked += 1
+                ratios.append((size[i] / radius[i]).item() if radius[i] > 0 else math.inf)
+                scatter.append([name, radius[i].item(), size[i].item()])
+                if size[i] < radius[i] * (1 - 1e-6):
+                    violations.append({"attack": name, "point": int(index[i]),
+                                       "perturbation_l2": size[i].item(),
+                                       "certified_radius": radius[i].item()})
+        lower_ok = empirical <= upper * (1 + 1e-6)
+        if violations or not lower_ok:
+            raise BoundViolation(json.dumps({
+                "model": cell["model"], "L_upper": upper, "L_emp": empirical,
+                "radius_violations": violations}, indent=1))
+        finite = [r for r in ratios if math.isfinite(r)]
+        metrics = {
+            "L_upper": upper, "L_emp": empirical,
+            "tightness": upper / empirical if empirical > 0 else math.inf,
+            "clever_mean": sum(local) / len(local), "clever_max": max(local),
+            "clever_over_bound": max(local) / (math.sqrt(2) * upper),
+            "checks_lower_bound": 1.0, "checks_radius": float(checked),
+            "violations": 0.0, "unsupported_layers": float(len(unsupported)),
+            "perturbation_over_radius_min": min(finite) if finite else math.nan,
+            "perturbation_over_radius_median": (sorted(finite)[len(finite) // 2] if finite
+                                                else math.nan),
+        }
+        metrics = {k: v for k, v in metrics.items() if math.isfinite(v) or k == "L_upper"}
+        data = {"layers": [r.__dict__ | {"input_shape": list(r.input_shape)} for r in rows],
+                "unsupported": unsupported, "clever": local, "scatter": scatter,
+                "metrics": metrics}
+        return CellResult(metrics=metrics, data=data)
+
+    def summarize(  # type: ignore[override]
+        self, config: LipschitzConfig, results: dict[Cell, CellResult]
+    ) -> Summary:
+        summary = Summary()
+        overview: dict[str, list[Any]] = {"model": [], "status": [], "L_upper": [], "L_emp": [],
+                                          "tightness": [], "clever_max": [], "radius checks": [],
+                                          "violations": [], "note": []}
+        for cell in self.plan(config):
+            result = results.get(cell)
+            model = cell["model"]
+            status = "missing" if result is None else result.status
+            metrics = result.metrics if status == "ok" else {}
+            overview["model"].append(model)
+            overview["status"].append(status)
+            for key in ("L_upper", "L_emp", "tightness", "clever_max"):
+                overview[key].append(metrics.get(key, math.nan))
+            overview["radius checks"].append(int(metrics.get("checks_radius", 0)))
+            overview["violations"].append(int(metrics.get("violations", 0)))
+            note = (result.reason if result is not None and status != "ok" else
+                    "unsupported: " + ", ".join(result.data["unsupported"])
+                    if result is not None and result.data.get("unsupported") else "")
+            overview["note"].append(note or ("" if result else "cell did not finish"))
+            if status != "ok":
+                continue
+            layers = result.data["layers"]
+            summary.tables[f"layers_{model}"] = Table(
+                {"layer": [r["name"] for r in layers], "type": [r["kind"] for r in layers],
+                 "input shape": [str(tuple(r["input_shape"])) for r in layers],
+                 "how": [r["detail"] for r in layers], "bound": [r["bound"] for r in layers]},
+                f"{model}: per-layer L2 bounds")
+            summary.figures[f"layers_{model}"] = layer_figure(model, layers)
+            if result.data["scatter"]:
+                summary.figures[f"radius_{model}"] = radius_figure(model, result.data["scatter"])
+        summary.tables["overview"] = Table(overview, "Lipschitz bounds per model")
+        summary.terminal.append(Table(
+            {k: [f"{v:.3g}" if isinstance(v, float) else str(v) for v in values]
+             for k, values in overview.items()}, "L2 Lipschitz bounds: certified vs empirical"))
+        return summary
+
+
+def layer_figure(model: str, layers: list[dict[str, Any]]) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(5, 0.5 * len(layers) + 2), 4))
+    axes = figure.add_subplot()
+    values = [math.log10(r["bound"]) if 0 < r["bound"] < math.inf else math.nan for r in layers]
+    axes.bar(range(len(layers)), [v if v == v else 0 for v in values],
+             color=["tab:red" if v != v else "tab:blue" for v in values])
+    axes.set_xticks(range(len(layers)), [r["name"] for r in layers], rotation=60, ha="right",
+                    fontsize=7)
+    axes.axhline(0, color="k", lw=0.5)
+    axes.set_ylabel("log10 of the layer's L2 bound")
+    axes.set_title(f"{model}: per-layer bounds (red: unsupported)")
+    figure.tight_layout()
+    return figure
+
+
+def radius_figure(model: str, scatter: list[list[Any]]) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 4.5))
+    axes = figure.add_subplot()
+    for attack in dict.fromkeys(s[0] for s in scatter):
+        points = [(s[1], s[2]) for s in scatter if s[0] == attack]
+        axes.scatter([p[0] for p in points], [p[1] for p in points], s=10, label=attack)
+    top = max(max(s[1], s[2]) for s in scatter)
+    axes.plot([0, top], [0, top], "k--", lw=1, label="found = certified")
+    axes.set_xlabel("certified radius margin/(√2·L_upper)")
+    axes.set_ylabel("found perturbation ‖δ‖₂")
+    axes.set_title(f"{model}: every point must lie above the line")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+@hookimpl
+def register_studies(register: Any) -> None:
+    register(NAME, Lipschitz)
