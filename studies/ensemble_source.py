@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from transfer import (
     GRADIENTS,
@@ -32,14 +32,13 @@ from transfer import (
     Cell,
     CellResult,
     Context,
-    DatasetSpec,
     Model,
-    ModelSpec,
+    ModelsConfig,
     Study,
-    StudyConfig,
     Summary,
     evaluation_points,
     hookimpl,
+    positive_budgets,
     rate,
     unique_labels,
 )
@@ -96,49 +95,25 @@ class EnsembleModel(Model):
             return self.logits(x).argmax(dim=1)
 
 
-class EnsembleSourceConfig(StudyConfig):
+class EnsembleSourceConfig(ModelsConfig):
     """Config of the ensemble-source study (defaults: ``ensemble_source.toml`` beside this file)."""
 
     study: Literal["ensemble-source"] = NAME
-    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
-    models: list[ModelSpec] = Field(min_length=1)
-    sources: list[str] | None = None
-    targets: list[str] | None = None
     attacks: list[AttackSpec] = Field(min_length=1)
     eps: list[float] = Field(min_length=1)
-    n_points: PositiveInt = 300
-    disjoint: bool = True
     combine: Literal["logits", "probabilities", "losses"] = "logits"
     weights: dict[str, float] | None = None
     whitebox: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> EnsembleSourceConfig:
-        unique_labels(self.models, "models")
         unique_labels(self.attacks, "attacks")
+        positive_budgets(self.eps, "eps")
         labels = [m.label for m in self.models]
-        for field_name in ("sources", "targets"):
-            for label in getattr(self, field_name) or []:
-                if label not in labels:
-                    raise ValueError(
-                        f"{field_name}: {label!r} is not a model label; allowed: "
-                        f"{', '.join(labels)}"
-                    )
         for label, weight in (self.weights or {}).items():
             if label not in labels or not weight > 0:
                 raise ValueError(f"weights: {label!r} must be a model label with a weight > 0")
-        if any(not (e > 0 and math.isfinite(e)) for e in self.eps):
-            raise ValueError(f"eps: every budget must be a positive number, got {self.eps}")
         return self
-
-    def model(self, label: str) -> ModelSpec:
-        return next(m for m in self.models if m.label == label)
-
-    def source_labels(self) -> list[str]:
-        return self.sources or [m.label for m in self.models]
-
-    def target_labels(self) -> list[str]:
-        return self.targets or [m.label for m in self.models]
 
     def attack(self, label: str) -> AttackSpec:
         return next(a for a in self.attacks if a.label == label)
@@ -186,8 +161,7 @@ class EnsembleSource(Study):
     def run(self, cell: Cell, ctx: Context) -> CellResult:
         config: EnsembleSourceConfig = ctx.config  # type: ignore[assignment]
         data = ctx.dataset(config.dataset)
-        source_data = data.half("a", config.seed) if config.disjoint else data
-        target_data = data.half("b", config.seed) if config.disjoint else data
+        source_data, target_data = config.training_sets(data)
         usable, left_out = self.members(config, ctx)
         target_label = cell["target"]
         members = [s for s in usable if s != target_label]

@@ -32,15 +32,13 @@ from transfer import (
     Cell,
     CellResult,
     Context,
-    DatasetSpec,
-    ModelSpec,
+    ModelsConfig,
     Study,
-    StudyConfig,
     Summary,
     evaluation_points,
     hookimpl,
     loss_gradient,
-    unique_labels,
+    positive_budgets,
 )
 
 NAME = "subspace-dimension"
@@ -99,45 +97,22 @@ def default_ks(norm: str, dim: int, largest: int) -> list[int]:
     return [base ** i for i in range(int(math.log(min(dim, largest), base)) + 1)]
 
 
-class SubspaceDimensionConfig(StudyConfig):
+class SubspaceDimensionConfig(ModelsConfig):
     """Config of the subspace-dimension study (defaults: ``subspace_dimension.toml``)."""
 
     study: Literal["subspace-dimension"] = NAME
-    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
-    models: list[ModelSpec] = Field(min_length=1)
-    sources: list[str] | None = None
-    targets: list[str] | None = None
     l2_eps: list[float] = Field(default_factory=lambda: [1.0, 2.0, 3.0])
     linf_eps: list[float] = Field(default_factory=list)
     max_k: PositiveInt = 256
     n_points: PositiveInt = 200
-    disjoint: bool = True
     clip: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> SubspaceDimensionConfig:
-        unique_labels(self.models, "models")
-        labels = [m.label for m in self.models]
-        for field_name in ("sources", "targets"):
-            for label in getattr(self, field_name) or []:
-                if label not in labels:
-                    raise ValueError(f"{field_name}: {label!r} is not a model label; allowed: "
-                                     f"{', '.join(labels)}")
         if not self.l2_eps and not self.linf_eps:
             raise ValueError("l2_eps, linf_eps: give at least one budget")
-        for eps in (*self.l2_eps, *self.linf_eps):
-            if not (eps > 0 and math.isfinite(eps)):
-                raise ValueError(f"l2_eps, linf_eps: budgets must be positive, got {eps}")
+        positive_budgets([*self.l2_eps, *self.linf_eps], "l2_eps, linf_eps")
         return self
-
-    def model(self, label: str) -> ModelSpec:
-        return next(m for m in self.models if m.label == label)
-
-    def source_labels(self) -> list[str]:
-        return self.sources or [m.label for m in self.models]
-
-    def target_labels(self) -> list[str]:
-        return self.targets or [m.label for m in self.models]
 
 
 class SubspaceDimension(Study):
@@ -159,8 +134,7 @@ class SubspaceDimension(Study):
             return CellResult.not_applicable(
                 f"{type(probe).__name__} has no gradients, so there is no gradient to align with")
         data = ctx.dataset(config.dataset)
-        source_data = data.half("a", config.seed) if config.disjoint else data
-        target_data = data.half("b", config.seed) if config.disjoint else data
+        source_data, target_data = config.training_sets(data)
         source = ctx.model(spec, source_data, config.seed)
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)

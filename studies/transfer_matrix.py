@@ -22,26 +22,24 @@ family trained on different data; the white-box rate is then ``whitebox_success`
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from transfer import (
     AttackSpec,
     Cell,
     CellResult,
     Context,
-    DatasetSpec,
-    ModelSpec,
+    ModelsConfig,
     Study,
-    StudyConfig,
     Summary,
     evaluation_points,
     hookimpl,
     perturbation_norm,
+    positive_budgets,
     rate,
     unique_labels,
 )
@@ -50,43 +48,18 @@ NAME = "transfer-matrix"
 RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
 
 
-class TransferMatrixConfig(StudyConfig):
+class TransferMatrixConfig(ModelsConfig):
     """Config of the transfer-matrix study (defaults: ``transfer_matrix.toml`` beside this file)."""
 
     study: Literal["transfer-matrix"] = NAME
-    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
-    models: list[ModelSpec] = Field(min_length=1)
-    sources: list[str] | None = None
-    targets: list[str] | None = None
     attacks: list[AttackSpec] = Field(min_length=1)
     eps: list[float] = Field(min_length=1)
-    n_points: PositiveInt = 300
-    disjoint: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> TransferMatrixConfig:
-        unique_labels(self.models, "models")
         unique_labels(self.attacks, "attacks")
-        labels = [m.label for m in self.models]
-        for field_name in ("sources", "targets"):
-            for label in getattr(self, field_name) or []:
-                if label not in labels:
-                    allowed = ", ".join(labels)
-                    raise ValueError(
-                        f"{field_name}: {label!r} is not a model label; allowed: {allowed}"
-                    )
-        if any(not (e > 0 and math.isfinite(e)) for e in self.eps):
-            raise ValueError(f"eps: every budget must be a positive number, got {self.eps}")
+        positive_budgets(self.eps, "eps")
         return self
-
-    def source_labels(self) -> list[str]:
-        return self.sources or [m.label for m in self.models]
-
-    def target_labels(self) -> list[str]:
-        return self.targets or [m.label for m in self.models]
-
-    def model(self, label: str) -> ModelSpec:
-        return next(m for m in self.models if m.label == label)
 
     def attack(self, label: str) -> AttackSpec:
         return next(a for a in self.attacks if a.label == label)
@@ -114,8 +87,7 @@ class TransferMatrix(Study):
         reason = attack.supports(ctx.unfitted_model(source_spec))
         if reason:
             return CellResult.not_applicable(reason)
-        source_data = data.half("a", config.seed) if config.disjoint else data
-        target_data = data.half("b", config.seed) if config.disjoint else data
+        source_data, target_data = config.training_sets(data)
         source = ctx.model(source_spec, source_data, config.seed)
 
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)

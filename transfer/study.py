@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .context import Context
+    from .data import Dataset
 
 
 def stable_hash(value: Any, length: int = 16) -> str:
@@ -148,6 +150,51 @@ class StudyConfig(BaseModel):
 
     study: str
     seed: int = 0
+
+
+def positive_budgets(values: list[float], field_name: str) -> None:
+    """Every budget a positive, finite number; else an error naming the field."""
+    if any(not (v > 0 and math.isfinite(v)) for v in values):
+        raise ValueError(f"{field_name}: every budget must be a positive number, got {values}")
+
+
+class ModelsConfig(StudyConfig):
+    """A study over several models on one dataset: optional ``sources`` and ``targets`` (model
+    labels; default all), a fixed sample of ``n_points`` test points, and Papernot et al.'s
+    ``disjoint`` protocol (sources and targets trained on disjoint halves of the training set)."""
+
+    dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
+    models: list[ModelSpec] = Field(min_length=1)
+    sources: list[str] | None = None
+    targets: list[str] | None = None
+    n_points: PositiveInt = 300
+    disjoint: bool = True
+
+    @model_validator(mode="after")
+    def _check_models(self) -> ModelsConfig:
+        unique_labels(self.models, "models")
+        labels = [m.label for m in self.models]
+        for field_name in ("sources", "targets"):
+            for label in getattr(self, field_name) or []:
+                if label not in labels:
+                    raise ValueError(f"{field_name}: {label!r} is not a model label; allowed: "
+                                     f"{', '.join(labels)}")
+        return self
+
+    def model(self, label: str) -> ModelSpec:
+        return next(m for m in self.models if m.label == label)
+
+    def source_labels(self) -> list[str]:
+        return self.sources or [m.label for m in self.models]
+
+    def target_labels(self) -> list[str]:
+        return self.targets or [m.label for m in self.models]
+
+    def training_sets(self, data: Dataset) -> tuple[Dataset, Dataset]:
+        """(what sources train on, what targets train on)."""
+        if not self.disjoint:
+            return data, data
+        return data.half("a", self.seed), data.half("b", self.seed)
 
 
 def unique_labels(specs: list[ComponentSpec], field_name: str) -> None:
