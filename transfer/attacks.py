@@ -84,9 +84,12 @@ class Attack(ABC):
 
         Points already inside the ball are returned exactly as given (no ``x + (x_adv - x)``
         rounding), which matters to attacks that place points right at a decision threshold."""
-        delta = x_adv - x
-        inside = _per_sample_norm(delta, self.norm) <= eps
-        x_adv = torch.where(inside, x_adv, x + project(delta, eps, self.norm))
+        if self.norm == "linf":
+            x_adv = torch.clamp(x_adv, min=x - eps, max=x + eps)
+        else:
+            delta = x_adv - x
+            inside = _per_sample_norm(delta, self.norm) <= eps
+            x_adv = torch.where(inside, x_adv, x + project(delta, eps, self.norm))
         if self.clip:
             x_adv = x_adv.clamp(*bounds)
         return x_adv.detach()

@@ -142,7 +142,9 @@ def run_study(
     tracker = Tracker(tracking_uri)
     experiment_id = tracker.experiment(experiment or config.study)
     config_hash = stable_hash(resolved)
-    parent, finished = tracker.open_study(experiment_id, config.study, config_hash, resolved)
+    parent, finished, complete = tracker.open_study(
+        experiment_id, config.study, config_hash, resolved
+    )
     tracker.log_environment(parent, str(resolve_device(device)), executor)
     cells = study.plan(config)
     results = {cell: finished[cell.key] for cell in cells if cell.key in finished}
@@ -162,8 +164,9 @@ def run_study(
             progress.advance(outcome)
         progress.stop()
         summary = study.summarize(config, results)
-        tracker.log_summary(parent, summary)
-        tracker.link_models(parent, tracker.models_of(parent, experiment_id))
+        if not (complete and not todo):  # a finished study re-run changes nothing in MLflow
+            tracker.log_summary(parent, summary)
+            tracker.link_models(parent, tracker.models_of(parent, experiment_id))
     except KeyboardInterrupt:
         progress.stop()
         tracker.end(parent, "KILLED")

@@ -82,8 +82,9 @@ class Tracker:
 
     def open_study(
         self, experiment_id: str, study: str, config_hash: str, config: dict[str, Any]
-    ) -> tuple[str, dict[str, CellResult]]:
-        """The parent run for this exact config (resumed if one exists) and its finished cells."""
+    ) -> tuple[str, dict[str, CellResult], bool]:
+        """The parent run for this exact config (resumed if one exists), its finished cells, and
+        whether that run had already finished completely (its summary is then logged)."""
         previous = self.client.search_runs(
             [experiment_id],
             filter_string=f"tags.`{ROLE}` = 'study' and tags.`{CONFIG_HASH}` = '{config_hash}'",
@@ -92,8 +93,9 @@ class Tracker:
         )
         if previous:
             run_id = previous[0].info.run_id
+            complete = previous[0].info.status == "FINISHED"
             self.client.update_run(run_id, status="RUNNING")
-            return run_id, self.finished_cells(experiment_id, run_id)
+            return run_id, self.finished_cells(experiment_id, run_id), complete
         run = self.client.create_run(
             experiment_id,
             tags={ROLE: "study", CONFIG_HASH: config_hash, "transfer.study": study},
@@ -104,7 +106,7 @@ class Tracker:
         for batch in _batched(params, 100):
             self.client.log_batch(run_id, params=batch)
         self.client.log_dict(run_id, config, "config.json")
-        return run_id, {}
+        return run_id, {}, False
 
     def _children(self, experiment_id: str, parent: str) -> list[Any]:
         runs, token = [], None

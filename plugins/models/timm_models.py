@@ -4,7 +4,7 @@
 Small images get a small-image stem: ResNet-style networks (a ``conv1`` and a ``maxpool``) take a
 3x3 stride-1 first convolution and no max-pool for inputs of 32 px or less (as in CIFAR ResNets);
 Vision Transformers (``vit_*``, ``deit_*``) take ``img_size`` from the data and ``patch_size``
-(default 4) from the parameters.
+from the parameters (default: a quarter of the image side, so 16 tokens).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class TimmModel(TorchModel):
     def __init__(
         self,
         architecture: str,
-        patch_size: int = 4,
+        patch_size: int | None = None,
         drop_rate: float = 0.0,
         epochs: int = 30,
         patience: int = 5,
@@ -50,7 +50,8 @@ class TimmModel(TorchModel):
         options: dict[str, Any] = {"num_classes": n_classes, "in_chans": channels,
                                    "drop_rate": self.params["drop_rate"]}
         if architecture.startswith(VIT_PREFIXES):
-            options.update(img_size=height, patch_size=self.params["patch_size"])
+            patch = self.params["patch_size"] or max(1, height // 4)
+            options.update(img_size=height, patch_size=patch)
         net = timm.create_model(architecture, pretrained=False, **options)
         conv1 = getattr(net, "conv1", None)
         if isinstance(conv1, nn.Conv2d) and hasattr(net, "maxpool") and height <= 32:
