@@ -6,8 +6,10 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 from click.testing import CliRunner
 
+from transfer import load_registry
 from transfer.cli import cli
 from transfer.runner import validate_config
 
@@ -33,11 +35,20 @@ def test_study_list_and_plugins_list():
         assert name in plugins.output
 
 
-def test_default_config_is_printed_and_valid(registry):
-    result = invoke("study", "config", "transfer-matrix")
+STUDIES = load_registry().names("study")
+
+
+def test_all_built_in_studies_are_registered():
+    assert {"transfer-matrix", "ensemble-source", "subspace-dimension", "noise-vs-adversarial",
+            "lipschitz"} <= set(STUDIES)
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_every_default_config_is_printed_and_valid(name, registry):
+    result = invoke("study", "config", name)
     assert result.exit_code == 0
-    _, config = validate_config(registry, tomllib.loads(result.output))
-    assert config.disjoint and len(config.models) >= 5
+    study, config = validate_config(registry, tomllib.loads(result.output))
+    assert config.study == name and study.plan(config)
 
 
 def test_unknown_study_lists_close_matches():

@@ -96,7 +96,7 @@ def test_plugins_dir_file_from_the_cli(tmp_path, tracking_uri):
         "--set", "eps=[0.1]", "--set", "n_points=30",
     ])
     assert result.exit_code == 0, result.output
-    assert "1 cells done" in result.output or "2 cells done" in result.output
+    assert "2 cells done" in result.output and "0 failed" in result.output
 
 
 def test_entry_point_plugin(tmp_path, monkeypatch, tracking_uri):
