@@ -76,7 +76,8 @@ class EnsembleModel(Model):
     def _save(self, directory: Path) -> None:
         raise NotImplementedError("an ensemble is not cached; its members are")
 
-    _load = _save  # type: ignore[assignment]
+    def _load(self, directory: Path) -> None:
+        raise NotImplementedError("an ensemble is not cached; its members are")
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         pairs = zip(self.weights, self.members, strict=True)

@@ -21,6 +21,7 @@ Also logged: the tightness ratio L_upper/L_emp and the found perturbation over t
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -138,8 +139,9 @@ class Lipschitz(Study):
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
         module = model.torch_module
         assert module is not None, "a model with gradients has a torch module"
-        rows = layer_bounds(module.double().cpu(), x[:1].double().cpu(), config.power_iterations)
-        module.float().to(ctx.device)
+        # bounds in float64 on a copy: the cached model that other cells share stays untouched
+        exact = copy.deepcopy(module).double().cpu()
+        rows = layer_bounds(exact, x[:1].double().cpu(), config.power_iterations)
         upper = math.prod(r.bound for r in rows)
         unsupported = [f"{r.name} ({r.kind})" for r in rows if not math.isfinite(r.bound)]
 
@@ -152,7 +154,7 @@ class Lipschitz(Study):
                                seed=config.seed))
         jacobians = torch.cat([jacobian_norms(model, s) for s in samples])
         empirical = jacobians.max().item()
-        generator = torch.Generator().manual_seed(config.seed)
+        generator = ctx.generator(config.seed)
         local = clever(model, x[: config.clever_points], config, generator)
 
         # certified radius vs perturbations actually found

@@ -229,7 +229,7 @@ class NoiseVsAdversarial(Study):
         model = ctx.model(spec, data, config.seed)
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        generator = torch.Generator().manual_seed(config.seed)
+        generator = ctx.generator(config.seed)
         if cell["part"] == "curves":
             return self.curves(config, model, x, y, generator)
         if cell["part"] == "minimal-norm":

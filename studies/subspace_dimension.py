@@ -146,7 +146,7 @@ class SubspaceDimension(Study):
                    for t in config.target_labels()}
         norm, eps = cell["norm"], cell["eps"]
         ks = default_ks(norm, x[0].numel(), config.max_k)
-        generator = torch.Generator().manual_seed(config.seed)
+        generator = ctx.generator(config.seed)
         counts = torch.zeros(len(x), len(ks), dtype=torch.long)
         transferred = {t: torch.zeros(len(x), len(ks), dtype=torch.long) for t in targets}
         for column, k in enumerate(ks):
