@@ -16,8 +16,7 @@ import time
 
 import torch
 
-from transfer import ModelSpec, load_registry
-from transfer.context import ModelCache
+from transfer import load_registry, train_model
 
 
 def twin_gradient(twin, x):
@@ -53,9 +52,7 @@ def main() -> None:
     registry = load_registry()
     data = registry.create("dataset", "digits")
     with tempfile.TemporaryDirectory() as cache:
-        model, _ = ModelCache(cache).get(ModelSpec(name="rbf-svm"),
-                                         registry.create("model", "rbf-svm"), data, 0,
-                                         torch.device("cpu"))
+        model = train_model("rbf-svm", data, registry=registry, cache_dir=cache, device="cpu")
     twin, x = model.twin, data.x_test[: args.points]
     ours = median_seconds(lambda: twin_gradient(twin, x))
     loop = median_seconds(lambda: loop_gradient(twin, x))

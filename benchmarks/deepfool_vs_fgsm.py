@@ -3,7 +3,7 @@
 For each differentiable model on digits: DeepFool's success rate on the clean-correct test points
 and its mean L2 perturbation, FGSM's smallest L-inf eps (grid of 0.005) that fools 90% of those
 points, FGSM's mean L2 perturbation at that eps, and the ratio (the papers report about 4x on
-MNIST; see shared/PERFORMANCE.md for what to expect on digits).
+MNIST).
 
     python benchmarks/deepfool_vs_fgsm.py [--models mlp,cnn,softmax,logreg]
 """
@@ -14,10 +14,8 @@ import argparse
 import tempfile
 
 import numpy as np
-import torch
 
-from transfer import ModelSpec, load_registry
-from transfer.context import ModelCache
+from transfer import load_registry, train_model
 
 
 def main() -> None:
@@ -32,17 +30,15 @@ def main() -> None:
     print(f"{'model':12} {'DF success':>10} {'DF mean L2':>10} {'FGSM eps90':>10} "
           f"{'FGSM mean L2':>12} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as cache_dir:
-        cache = ModelCache(cache_dir)
         for name in args.models.split(","):
-            model, _ = cache.get(ModelSpec(name=name), registry.create("model", name), data, 0,
-                                 torch.device("cpu"))
+            model = train_model(name, data, registry=registry, cache_dir=cache_dir, device="cpu")
             correct = model.predict(x) == y
             xc, yc = x[correct], y[correct]
-            x_df = deepfool(model, xc, yc, float("inf"), bounds=data.bounds)
+            x_df = deepfool(model, xc, yc, float("inf"), bounds=data.bounds).x_adv
             success = (model.predict(x_df) != yc).float().mean().item()
             df_l2 = (x_df - xc).flatten(1).norm(dim=1).mean().item()
             for eps in np.arange(0.005, 1.0, 0.005):
-                x_f = fgsm(model, xc, yc, float(eps), bounds=data.bounds)
+                x_f = fgsm(model, xc, yc, float(eps), bounds=data.bounds).x_adv
                 if (model.predict(x_f) != yc).float().mean() >= 0.9:
                     break
             fgsm_l2 = (x_f - xc).flatten(1).norm(dim=1).mean().item()

@@ -19,32 +19,44 @@ reused by every target.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from transfer import (
+    DECISION,
     GRADIENTS,
-    AttackSpec,
+    AttackResult,
+    AttacksConfig,
     Cell,
     CellResult,
     Context,
     Model,
-    ModelsConfig,
+    ModelSpec,
+    ModelTraits,
+    NotApplicable,
+    Rate,
+    Registry,
     Study,
     Summary,
     evaluation_points,
     hookimpl,
-    positive_budgets,
-    rate,
-    unique_labels,
+    model_traits,
 )
 
-NAME = "ensemble-source"
+NAME: Final = "ensemble-source"
 COMBINE = ("logits", "probabilities", "losses")
+
+
+def _total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of tensors, left to right."""
+    return functools.reduce(operator.add, terms)
 
 
 class EnsembleModel(Model):
@@ -55,7 +67,7 @@ class EnsembleModel(Model):
     (``logits`` is then the weighted mean of logits, used for predictions).
     """
 
-    capabilities = frozenset({GRADIENTS, "decision"})
+    capabilities = frozenset({GRADIENTS, DECISION})
 
     def __init__(self, members: list[Model], weights: list[float] | None = None,
                  combine: str = "logits") -> None:
@@ -82,72 +94,105 @@ class EnsembleModel(Model):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         pairs = zip(self.weights, self.members, strict=True)
         if self.combine == "probabilities":
-            mean = sum(w * m.logits(x).softmax(dim=1) for w, m in pairs)
+            mean = _total(w * m.logits(x).softmax(dim=1) for w, m in pairs)
             return torch.log(mean.clamp_min(1e-30))
-        return sum(w * m.logits(x) for w, m in pairs)
+        return _total(w * m.logits(x) for w, m in pairs)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.combine != "losses":
             return super().loss(x, y)
-        return sum(w * m.loss(x, y) for w, m in zip(self.weights, self.members, strict=True))
+        return _total(w * m.loss(x, y) for w, m in zip(self.weights, self.members, strict=True))
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return self.logits(x).argmax(dim=1)
 
 
-class EnsembleSourceConfig(ModelsConfig):
+class EnsembleSourceConfig(AttacksConfig):
     """Config of the ensemble-source study (defaults: ``ensemble_source.toml`` beside this file)."""
 
     study: Literal["ensemble-source"] = NAME
-    attacks: list[AttackSpec] = Field(min_length=1)
-    eps: list[float] = Field(min_length=1)
     combine: Literal["logits", "probabilities", "losses"] = "logits"
     weights: dict[str, float] | None = None
     whitebox: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> EnsembleSourceConfig:
-        unique_labels(self.attacks, "attacks")
-        positive_budgets(self.eps, "eps")
         labels = [m.label for m in self.models]
         for label, weight in (self.weights or {}).items():
             if label not in labels or not weight > 0:
                 raise ValueError(f"weights: {label!r} must be a model label with a weight > 0")
         return self
 
-    def attack(self, label: str) -> AttackSpec:
-        return next(a for a in self.attacks if a.label == label)
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
 
 
-class EnsembleSource(Study):
+class EnsembleResult(CellResult):
+    """A leave-one-out cell (the ensemble and each member alone against one target) or a
+    white-box cell (the ensemble of all sources evaluated on each member)."""
+
+    kind: Literal["leave-one-out", "whitebox"]
+    members: list[str]
+    left_out: dict[str, str]
+    whitebox: dict[str, Rate] = {}
+    ensemble: Rate | None = None
+    singles: dict[str, Rate] = {}
+    ensemble_matching: Rate | None = None
+    singles_matching: dict[str, Rate] = {}
+
+    def metrics(self) -> dict[str, float]:
+        metrics: dict[str, float] = {"members": len(self.members)}
+        metrics.update({f"whitebox_rate.{m}": r.rate for m, r in self.whitebox.items()})
+        if self.ensemble is None:
+            return metrics
+        single_rates = [r.rate for r in self.singles.values() if r.n]
+        best, mean = max(single_rates, default=math.nan), _mean(single_rates)
+        metrics.update(self.ensemble.metrics("ensemble_transfer",
+                                             rate_name="ensemble_transfer_rate"))
+        metrics.update(best_single_rate=best, mean_single_rate=mean,
+                       ensemble_minus_best=self.ensemble.rate - best,
+                       ensemble_minus_mean=self.ensemble.rate - mean)
+        metrics.update({f"single_rate.{m}": r.rate for m, r in self.singles.items()})
+        if self.ensemble_matching is not None:
+            match_rates = [r.rate for r in self.singles_matching.values() if r.n]
+            metrics.update(ensemble_matching_rate=self.ensemble_matching.rate,
+                           best_single_matching_rate=max(match_rates, default=math.nan),
+                           mean_single_matching_rate=_mean(match_rates))
+        return metrics
+
+
+def split_members(
+    config: EnsembleSourceConfig, traits: Callable[[ModelSpec], ModelTraits]
+) -> tuple[list[str], dict[str, str]]:
+    """The differentiable sources, and why each other source was left out."""
+    usable, left_out = [], {}
+    for label in config.source_labels():
+        found = traits(config.model(label))
+        if GRADIENTS in found.capabilities:
+            usable.append(label)
+        else:
+            left_out[label] = f"{found.kind} has no gradients (capabilities: " \
+                f"{', '.join(sorted(found.capabilities))})"
+    return usable, left_out
+
+
+class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
     """Leave-one-out ensemble attacks against every target, vs the best and mean single source."""
 
     Config = EnsembleSourceConfig
+    Result = EnsembleResult
     default_config = Path(__file__).with_name("ensemble_source.toml")
 
-    def validate(self, config: EnsembleSourceConfig, ctx: Context) -> None:  # type: ignore[override]
-        if not self.members(config, ctx)[0]:
+    def validate(self, config: EnsembleSourceConfig, registry: Registry) -> None:
+        if not split_members(config, lambda spec: model_traits(registry, spec))[0]:
             raise ValueError(
                 "sources: no source has gradients, so there is no gradient ensemble to attack "
                 f"(sources: {', '.join(config.source_labels())})"
             )
 
-    def members(
-        self, config: EnsembleSourceConfig, ctx: Context
-    ) -> tuple[list[str], dict[str, str]]:
-        """The differentiable sources, and why each other source was left out."""
-        usable, left_out = [], {}
-        for label in config.source_labels():
-            model = ctx.unfitted_model(config.model(label))
-            if GRADIENTS in model.capabilities:
-                usable.append(label)
-            else:
-                left_out[label] = (f"{type(model).__name__} has no gradients "
-                                   f"(capabilities: {', '.join(sorted(model.capabilities))})")
-        return usable, left_out
-
-    def plan(self, config: EnsembleSourceConfig) -> list[Cell]:  # type: ignore[override]
+    def plan(self, config: EnsembleSourceConfig) -> list[Cell]:
         cells = [
             Cell.make(NAME, kind="leave-one-out", target=target, attack=attack.label, eps=eps)
             for target in config.target_labels()
@@ -159,16 +204,18 @@ class EnsembleSource(Study):
                       for a in config.attacks for eps in config.eps]
         return cells
 
-    def run(self, cell: Cell, ctx: Context) -> CellResult:
-        config: EnsembleSourceConfig = ctx.config  # type: ignore[assignment]
-        data = ctx.dataset(config.dataset)
-        source_data, target_data = config.training_sets(data)
-        usable, left_out = self.members(config, ctx)
+    def run(
+        self, cell: Cell, ctx: Context[EnsembleSourceConfig]
+    ) -> EnsembleResult | NotApplicable:
+        config = ctx.config
+        usable, left_out = split_members(config, ctx.traits)
         target_label = cell["target"]
         members = [s for s in usable if s != target_label]
         if not members:
-            return CellResult.not_applicable(
-                f"no differentiable source other than {target_label!r} to form an ensemble")
+            return NotApplicable(
+                reason=f"no differentiable source other than {target_label!r} to form an ensemble")
+        data = ctx.dataset(config.dataset)
+        source_data, target_data = config.training_sets(data)
         spec = config.attack(cell["attack"])
         attack, eps, seed = ctx.attack(spec), cell["eps"], config.seed
         models = {s: ctx.model(config.model(s), source_data, seed) for s in members}
@@ -176,71 +223,44 @@ class EnsembleSource(Study):
         ensemble = EnsembleModel(list(models.values()), weights, config.combine)
         index = evaluation_points(len(data.y_test), config.n_points, seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        x_adv = attack(ensemble, x, y, eps, bounds=data.bounds, seed=seed)
-        goals = attack.chosen_targets(ensemble, x, y, seed)
+        crafted = attack(ensemble, x, y, eps, bounds=data.bounds, seed=seed)
+        x_adv = crafted.x_adv
 
-        def single(label: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return ctx.remember(
+        def single(label: str) -> AttackResult:
+            result: AttackResult = ctx.remember(
                 ("ensemble-single", label, spec.model_dump_json(), eps),
-                lambda: (attack(models[label], x, y, eps, bounds=data.bounds, seed=seed),
-                         attack.chosen_targets(models[label], x, y, seed)),
+                lambda: attack(models[label], x, y, eps, bounds=data.bounds, seed=seed),
             )
+            return result
 
-        metrics: dict[str, float] = {"members": len(members)}
-        out: dict[str, Any] = {"members": members, "left_out": left_out}
         if cell["kind"] == "whitebox":
             right = ensemble.predict(x) == y
-            out["whitebox"] = {}
-            for label, model in models.items():
-                both = right & (model.predict(x) == y)
-                entry = rate(model.predict(x_adv) != y, both)
-                out["whitebox"][label] = entry
-                metrics[f"whitebox_rate.{label}"] = entry["rate"]
-            return CellResult(metrics=metrics, data=out)
+            whitebox = {label: Rate.of(model.predict(x_adv) != y, right & (model.predict(x) == y))
+                        for label, model in models.items()}
+            return EnsembleResult(kind="whitebox", members=members, left_out=left_out,
+                                  whitebox=whitebox)
 
         target = ctx.model(config.model(target_label), target_data, seed)
         target_right = target.predict(x) == y
         both = (ensemble.predict(x) == y) & target_right
-        ensemble_rate = rate(target.predict(x_adv) != y, both)
         singles, matching = {}, {}
         for label, model in models.items():
-            x_single, single_goals = single(label)
+            alone = single(label)
             common = (model.predict(x) == y) & target_right
-            predicted = target.predict(x_single)
-            singles[label] = rate(predicted != y, common)
-            if single_goals is not None:
-                matching[label] = rate(predicted == single_goals, common)
-        single_rates = [r["rate"] for r in singles.values() if r["n"]]
-        out.update(ensemble=ensemble_rate, singles=singles)
-        metrics.update(
-            ensemble_transfer_rate=ensemble_rate["rate"],
-            ensemble_transfer_ci_low=ensemble_rate["ci_low"],
-            ensemble_transfer_ci_high=ensemble_rate["ci_high"],
-            ensemble_transfer_count=ensemble_rate["count"],
-            ensemble_transfer_n=ensemble_rate["n"],
-            best_single_rate=max(single_rates, default=math.nan),
-            mean_single_rate=sum(single_rates) / len(single_rates) if single_rates else math.nan,
+            predicted = target.predict(alone.x_adv)
+            singles[label] = Rate.of(predicted != y, common)
+            if alone.targets is not None:
+                matching[label] = Rate.of(predicted == alone.targets, common)
+        return EnsembleResult(
+            kind="leave-one-out", members=members, left_out=left_out,
+            ensemble=Rate.of(target.predict(x_adv) != y, both), singles=singles,
+            ensemble_matching=(None if crafted.targets is None
+                               else Rate.of(target.predict(x_adv) == crafted.targets, both)),
+            singles_matching=matching,
         )
-        metrics["ensemble_minus_best"] = metrics["ensemble_transfer_rate"] - metrics[
-            "best_single_rate"]
-        metrics["ensemble_minus_mean"] = metrics["ensemble_transfer_rate"] - metrics[
-            "mean_single_rate"]
-        for label, entry in singles.items():
-            metrics[f"single_rate.{label}"] = entry["rate"]
-        if goals is not None:
-            ensemble_match = rate(target.predict(x_adv) == goals, both)
-            match_rates = [r["rate"] for r in matching.values() if r["n"]]
-            out.update(ensemble_matching=ensemble_match, singles_matching=matching)
-            metrics.update(
-                ensemble_matching_rate=ensemble_match["rate"],
-                best_single_matching_rate=max(match_rates, default=math.nan),
-                mean_single_matching_rate=(sum(match_rates) / len(match_rates)
-                                           if match_rates else math.nan),
-            )
-        return CellResult(metrics=metrics, data=out)
 
-    def summarize(  # type: ignore[override]
-        self, config: EnsembleSourceConfig, results: dict[Cell, CellResult]
+    def summarize(
+        self, config: EnsembleSourceConfig, results: Mapping[Cell, EnsembleResult | NotApplicable]
     ) -> Summary:
         from .ensemble_source_report import summarize
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, CellResult, Summary, Table
+from transfer import Cell, NotApplicable, Summary, Table
+
+from .ensemble_source import EnsembleResult, EnsembleSourceConfig
 
 COLUMNS = ("best_single_rate", "mean_single_rate", "ensemble_transfer_rate")
 MATCHING = ("best_single_matching_rate", "mean_single_matching_rate", "ensemble_matching_rate")
 
 
-def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
+def summarize(
+    config: EnsembleSourceConfig,
+    cells: list[Cell],
+    results: Mapping[Cell, EnsembleResult | NotApplicable],
+) -> Summary:
     rows: dict[str, list[Any]] = {name: [] for name in (
         "attack", "eps", "target", "status", "members", *COLUMNS, "ensemble_ci_low",
         "ensemble_ci_high", "ensemble_n", "ensemble_minus_best", "ensemble_minus_mean", *MATCHING,
@@ -21,29 +28,31 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
     summary = Summary()
     for cell in cells:
         result = results.get(cell)
-        status = "missing" if result is None else result.status
+        done = result if isinstance(result, EnsembleResult) else None
+        status = "missing" if result is None else "ok" if done is not None else "n/a"
         if cell["kind"] == "whitebox":
-            if status == "ok":
-                for member, entry in result.data["whitebox"].items():
+            if done is not None:
+                for member, entry in done.whitebox.items():
                     whitebox["attack"].append(cell["attack"])
                     whitebox["eps"].append(cell["eps"])
                     whitebox["member"].append(member)
-                    whitebox["whitebox_rate"].append(entry["rate"])
+                    whitebox["whitebox_rate"].append(entry.rate)
             continue
-        metrics = result.metrics if status == "ok" else {}
+        metrics = done.metrics() if done is not None else {}
         rows["attack"].append(cell["attack"])
         rows["eps"].append(cell["eps"])
         rows["target"].append(cell["target"])
         rows["status"].append(status)
-        rows["members"].append(" ".join(result.data["members"]) if status == "ok" else "")
+        rows["members"].append(" ".join(done.members) if done is not None else "")
         for name in (*COLUMNS, "ensemble_minus_best", "ensemble_minus_mean", *MATCHING):
             rows[name].append(metrics.get(name, math.nan))
-        ensemble = result.data.get("ensemble", {}) if status == "ok" else {}
-        rows["ensemble_ci_low"].append(ensemble.get("ci_low", math.nan))
-        rows["ensemble_ci_high"].append(ensemble.get("ci_high", math.nan))
-        rows["ensemble_n"].append(ensemble.get("n", 0))
-        rows["reason"].append(result.reason if result is not None else "cell did not finish")
-        if status == "ok":
+        ensemble = done.ensemble if done is not None else None
+        rows["ensemble_ci_low"].append(ensemble.ci_low if ensemble else math.nan)
+        rows["ensemble_ci_high"].append(ensemble.ci_high if ensemble else math.nan)
+        rows["ensemble_n"].append(ensemble.n if ensemble else 0)
+        rows["reason"].append(result.reason if isinstance(result, NotApplicable)
+                              else "" if result is not None else "cell did not finish")
+        if done is not None:
             groups.setdefault((cell["attack"], cell["eps"]), []).append(
                 (cell["target"], [metrics[c] for c in COLUMNS]))
     summary.tables["ensemble_source"] = Table(rows, "leave-one-out ensemble vs single sources")

@@ -21,11 +21,11 @@ Also logged: the tightness ratio L_upper/L_emp and the found perturbation over t
 
 from __future__ import annotations
 
-import copy
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
 from pydantic import Field, PositiveInt
@@ -39,18 +39,21 @@ from transfer import (
     DatasetSpec,
     Model,
     ModelSpec,
+    NotApplicable,
     Study,
     StudyConfig,
     Summary,
     Table,
+    class_gradients,
     evaluation_points,
     hookimpl,
+    random_in_ball,
     unique_labels,
 )
 
-from .lipschitz_bounds import layer_bounds
+from .lipschitz_bounds import LayerBound, layer_bounds
 
-NAME = "lipschitz"
+NAME: Final = "lipschitz"
 
 
 class BoundViolation(AssertionError):
@@ -78,11 +81,8 @@ class LipschitzConfig(StudyConfig):
 
 def jacobian_norms(model: Model, x: torch.Tensor) -> torch.Tensor:
     """‖J_f(x)‖₂ per point: the spectral norm of the (classes x inputs) logit Jacobian."""
-    x = x.detach().requires_grad_(True)
-    logits = model.logits(x)
-    rows = [torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c < logits.shape[1] - 1)[0]
-            .flatten(1) for c in range(logits.shape[1])]
-    return torch.linalg.matrix_norm(torch.stack(rows, dim=1).double(), ord=2)
+    jacobian = class_gradients(model, x)[1].flatten(2)
+    return torch.linalg.matrix_norm(jacobian.double(), ord=2)
 
 
 def clever(model: Model, x: torch.Tensor, config: LipschitzConfig,
@@ -98,11 +98,9 @@ def clever(model: Model, x: torch.Tensor, config: LipschitzConfig,
         c, j = top2[i]
         maxima = []
         for _ in range(config.clever_batches):
-            direction = torch.randn((config.clever_batch_size, dim), generator=generator)
-            direction /= direction.norm(dim=1, keepdim=True)
-            radius = config.clever_radius * torch.rand(config.clever_batch_size,
-                                                       generator=generator) ** (1 / dim)
-            points = (x[i].flatten() + radius[:, None] * direction).view(-1, *x.shape[1:])
+            ball = random_in_ball((config.clever_batch_size, dim), config.clever_radius, "l2",
+                                  generator)
+            points = (x[i].flatten() + ball).view(-1, *x.shape[1:])
             points = points.to(x).requires_grad_(True)
             logits = model.logits(points)
             (grad,) = torch.autograd.grad((logits[:, c] - logits[:, j]).sum(), points)
@@ -117,31 +115,58 @@ def clever(model: Model, x: torch.Tensor, config: LipschitzConfig,
     return estimates
 
 
-class Lipschitz(Study):
+class LipschitzResult(CellResult):
+    """Certified and empirical Lipschitz constants of one model, and the radius checks."""
+
+    L_upper: float
+    L_emp: float
+    layers: list[LayerBound]
+    unsupported: list[str]
+    clever: list[float]
+    radius_checks: int
+    perturbation_over_radius: list[float]
+    scatter: list[tuple[str, float, float]]
+
+    def metrics(self) -> dict[str, float]:
+        finite = [r for r in self.perturbation_over_radius if math.isfinite(r)]
+        metrics = {
+            "L_upper": self.L_upper, "L_emp": self.L_emp,
+            "tightness": self.L_upper / self.L_emp if self.L_emp > 0 else math.inf,
+            "clever_mean": sum(self.clever) / len(self.clever), "clever_max": max(self.clever),
+            "clever_over_bound": max(self.clever) / (math.sqrt(2) * self.L_upper),
+            "checks_lower_bound": 1.0, "checks_radius": float(self.radius_checks),
+            "violations": 0.0, "unsupported_layers": float(len(self.unsupported)),
+            "perturbation_over_radius_min": min(finite) if finite else math.nan,
+            "perturbation_over_radius_median": (sorted(finite)[len(finite) // 2] if finite
+                                                else math.nan),
+        }
+        return {k: v for k, v in metrics.items() if math.isfinite(v) or k == "L_upper"}
+
+
+class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
     """Certified per-layer upper bounds against empirical Jacobian norms and found attacks."""
 
     Config = LipschitzConfig
+    Result = LipschitzResult
     default_config = Path(__file__).with_name("lipschitz.toml")
 
-    def plan(self, config: LipschitzConfig) -> list[Cell]:  # type: ignore[override]
+    def plan(self, config: LipschitzConfig) -> list[Cell]:
         return [Cell.make(NAME, model=m.label) for m in config.models]
 
-    def run(self, cell: Cell, ctx: Context) -> CellResult:
-        config: LipschitzConfig = ctx.config  # type: ignore[assignment]
+    def run(self, cell: Cell, ctx: Context[LipschitzConfig]) -> LipschitzResult | NotApplicable:
+        config = ctx.config
         spec = next(m for m in config.models if m.label == cell["model"])
-        probe = ctx.unfitted_model(spec)
-        if GRADIENTS not in probe.capabilities:
-            return CellResult.not_applicable(
-                f"{type(probe).__name__} has no gradients, so no Lipschitz bound to check")
+        traits = ctx.traits(spec)
+        if GRADIENTS not in traits.capabilities:
+            return NotApplicable(
+                reason=f"{traits.kind} has no gradients, so no Lipschitz bound to check")
         data = ctx.dataset(config.dataset)
         model = ctx.model(spec, data, config.seed)
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        module = model.torch_module
-        assert module is not None, "a model with gradients has a torch module"
-        # bounds in float64 on a copy: the cached model that other cells share stays untouched
-        exact = copy.deepcopy(module).double().cpu()
-        rows = layer_bounds(exact, x[:1].double().cpu(), config.power_iterations)
+        # bounds in float64 on a copy (the cached model is shared read-only)
+        rows = layer_bounds(model.module_copy(torch.float64), x[:1].double().cpu(),
+                            config.power_iterations)
         upper = math.prod(r.bound for r in rows)
         unsupported = [f"{r.name} ({r.kind})" for r in rows if not math.isfinite(r.bound)]
 
@@ -151,7 +176,7 @@ class Lipschitz(Study):
             pgd = ctx.attack(AttackSpec(name="pgd", params={
                 "norm": "l2", "steps": steps, "random_start": False}))
             samples.append(pgd(model, x, y, config.pgd_eps, bounds=data.bounds,
-                               seed=config.seed))
+                               seed=config.seed).x_adv)
         jacobians = torch.cat([jacobian_norms(model, s) for s in samples])
         empirical = jacobians.max().item()
         generator = ctx.generator(config.seed)
@@ -165,10 +190,9 @@ class Lipschitz(Study):
         others[torch.arange(len(y)), y] = -math.inf
         margin = (logits[torch.arange(len(y)), y] - others.max(1).values).double()
         radius = margin / (math.sqrt(2) * upper)
-        found: dict[str, torch.Tensor] = {}
         deepfool = ctx.attack(AttackSpec(name="deepfool"))
-        found["deepfool"] = deepfool(model, x, y, math.inf, bounds=data.bounds)
-        found["pgd"] = samples[-1]
+        found = {"deepfool": deepfool(model, x, y, math.inf, bounds=data.bounds).x_adv,
+                 "pgd": samples[-1]}
         checked, violations, ratios, scatter = 0, [], [], []
         for name, x_adv in found.items() if math.isfinite(upper) else ():
             fooled = (model.predict(x_adv) != y) & correct
@@ -176,7 +200,7 @@ class Lipschitz(Study):
             for i in torch.nonzero(fooled).flatten().tolist():
                 checked += 1
                 ratios.append((size[i] / radius[i]).item() if radius[i] > 0 else math.inf)
-                scatter.append([name, radius[i].item(), size[i].item()])
+                scatter.append((name, radius[i].item(), size[i].item()))
                 if size[i] < radius[i] * (1 - 1e-6):
                     violations.append({"attack": name, "point": int(index[i]),
                                        "perturbation_l2": size[i].item(),
@@ -186,26 +210,12 @@ class Lipschitz(Study):
             raise BoundViolation(json.dumps({
                 "model": cell["model"], "L_upper": upper, "L_emp": empirical,
                 "radius_violations": violations}, indent=1))
-        finite = [r for r in ratios if math.isfinite(r)]
-        metrics = {
-            "L_upper": upper, "L_emp": empirical,
-            "tightness": upper / empirical if empirical > 0 else math.inf,
-            "clever_mean": sum(local) / len(local), "clever_max": max(local),
-            "clever_over_bound": max(local) / (math.sqrt(2) * upper),
-            "checks_lower_bound": 1.0, "checks_radius": float(checked),
-            "violations": 0.0, "unsupported_layers": float(len(unsupported)),
-            "perturbation_over_radius_min": min(finite) if finite else math.nan,
-            "perturbation_over_radius_median": (sorted(finite)[len(finite) // 2] if finite
-                                                else math.nan),
-        }
-        metrics = {k: v for k, v in metrics.items() if math.isfinite(v) or k == "L_upper"}
-        data = {"layers": [r.__dict__ | {"input_shape": list(r.input_shape)} for r in rows],
-                "unsupported": unsupported, "clever": local, "scatter": scatter,
-                "metrics": metrics}
-        return CellResult(metrics=metrics, data=data)
+        return LipschitzResult(L_upper=upper, L_emp=empirical, layers=rows,
+                               unsupported=unsupported, clever=local, radius_checks=checked,
+                               perturbation_over_radius=ratios, scatter=scatter)
 
-    def summarize(  # type: ignore[override]
-        self, config: LipschitzConfig, results: dict[Cell, CellResult]
+    def summarize(
+        self, config: LipschitzConfig, results: Mapping[Cell, LipschitzResult | NotApplicable]
     ) -> Summary:
         summary = Summary()
         overview: dict[str, list[Any]] = {"model": [], "status": [], "L_upper": [], "L_emp": [],
@@ -214,29 +224,30 @@ class Lipschitz(Study):
         for cell in self.plan(config):
             result = results.get(cell)
             model = cell["model"]
-            status = "missing" if result is None else result.status
-            metrics = result.metrics if status == "ok" else {}
+            done = result if isinstance(result, LipschitzResult) else None
+            status = "missing" if result is None else "ok" if done is not None else "n/a"
+            metrics = done.metrics() if done is not None else {}
             overview["model"].append(model)
             overview["status"].append(status)
             for key in ("L_upper", "L_emp", "tightness", "clever_max"):
                 overview[key].append(metrics.get(key, math.nan))
             overview["radius checks"].append(int(metrics.get("checks_radius", 0)))
             overview["violations"].append(int(metrics.get("violations", 0)))
-            note = (result.reason if result is not None and status != "ok" else
-                    "unsupported: " + ", ".join(result.data["unsupported"])
-                    if result is not None and result.data.get("unsupported") else "")
+            note = (result.reason if isinstance(result, NotApplicable) else
+                    "unsupported: " + ", ".join(done.unsupported)
+                    if done is not None and done.unsupported else "")
             overview["note"].append(note or ("" if result else "cell did not finish"))
-            if status != "ok":
+            if done is None:
                 continue
-            layers = result.data["layers"]
+            layers = done.layers
             summary.tables[f"layers_{model}"] = Table(
-                {"layer": [r["name"] for r in layers], "type": [r["kind"] for r in layers],
-                 "input shape": [str(tuple(r["input_shape"])) for r in layers],
-                 "how": [r["detail"] for r in layers], "bound": [r["bound"] for r in layers]},
+                {"layer": [r.name for r in layers], "type": [r.kind for r in layers],
+                 "input shape": [str(tuple(r.input_shape)) for r in layers],
+                 "how": [r.detail for r in layers], "bound": [r.bound for r in layers]},
                 f"{model}: per-layer L2 bounds")
             summary.figures[f"layers_{model}"] = layer_figure(model, layers)
-            if result.data["scatter"]:
-                summary.figures[f"radius_{model}"] = radius_figure(model, result.data["scatter"])
+            if done.scatter:
+                summary.figures[f"radius_{model}"] = radius_figure(model, done.scatter)
         summary.tables["overview"] = Table(overview, "Lipschitz bounds per model")
         summary.terminal.append(Table(
             {k: [f"{v:.3g}" if isinstance(v, float) else str(v) for v in values]
@@ -244,7 +255,7 @@ class Lipschitz(Study):
         return summary
 
 
-def layer_figure(model: str, layers: list[dict[str, Any]]) -> Any:
+def layer_figure(model: str, layers: list[LayerBound]) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -252,10 +263,10 @@ def layer_figure(model: str, layers: list[dict[str, Any]]) -> Any:
 
     figure = Figure(figsize=(max(5, 0.5 * len(layers) + 2), 4))
     axes = figure.add_subplot()
-    values = [math.log10(r["bound"]) if 0 < r["bound"] < math.inf else math.nan for r in layers]
+    values = [math.log10(r.bound) if 0 < r.bound < math.inf else math.nan for r in layers]
     axes.bar(range(len(layers)), [v if v == v else 0 for v in values],
              color=["tab:red" if v != v else "tab:blue" for v in values])
-    axes.set_xticks(range(len(layers)), [r["name"] for r in layers], rotation=60, ha="right",
+    axes.set_xticks(range(len(layers)), [r.name for r in layers], rotation=60, ha="right",
                     fontsize=7)
     axes.axhline(0, color="k", lw=0.5)
     axes.set_ylabel("log10 of the layer's L2 bound")
@@ -264,7 +275,7 @@ def layer_figure(model: str, layers: list[dict[str, Any]]) -> Any:
     return figure
 
 
-def radius_figure(model: str, scatter: list[list[Any]]) -> Any:
+def radius_figure(model: str, scatter: list[tuple[str, float, float]]) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")

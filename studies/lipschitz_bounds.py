@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from transfer import LipschitzBounded
+
 ONE = (nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout)
 LINEAR_OPERATORS = (nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Conv2d)
 RESIDUAL_BLOCKS = ("BasicBlock", "Bottleneck")
@@ -131,7 +133,7 @@ def bound_of(module: nn.Module, shape: tuple[int, ...], shapes: dict, iterations
              ) -> tuple[str, float]:
     """(description, bound) of one factor."""
     kind = type(module).__name__
-    if hasattr(module, "lipschitz_bound"):
+    if isinstance(module, LipschitzBounded):
         bound = float(module.lipschitz_bound(shape))
         doc = (module.lipschitz_bound.__doc__ or "the module's own bound").strip()
         return " ".join(doc.split()), bound
@@ -141,6 +143,7 @@ def bound_of(module: nn.Module, shape: tuple[int, ...], shapes: dict, iterations
         sigma = torch.linalg.matrix_norm(module.weight.detach().double(), ord=2).item()
         return f"exact σ_max of {tuple(module.weight.shape)}", sigma
     if isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
+        assert module.running_var is not None, "batch-norm without running statistics"
         scale = module.weight.detach().double() / torch.sqrt(
             module.running_var.double() + module.eps)
         return "max |γ/√(σ²+ε)|", scale.abs().max().item()
@@ -158,7 +161,7 @@ def bound_of(module: nn.Module, shape: tuple[int, ...], shapes: dict, iterations
             if child is not None:
                 branch *= bound_of(child, shapes[child], shapes, iterations)[1]
         shortcut = 1.0
-        if module.downsample is not None:
+        if isinstance(module.downsample, nn.Sequential):
             for child in module.downsample:
                 if child in shapes:
                     shortcut *= bound_of(child, shapes[child], shapes, iterations)[1]

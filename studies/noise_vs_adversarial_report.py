@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, CellResult, Summary, Table
+from transfer import Cell, NotApplicable, Summary, Table
+
+from .noise_vs_adversarial import (
+    Curves,
+    MinimalNorm,
+    NoiseVsAdversarialConfig,
+    NoiseVsAdversarialResult,
+    Sweep,
+)
 
 CURVE_METRICS = ("r2_adversarial", "r2_random", "slope_ratio", "clean_error",
                  "error_adversarial_at_eps_max", "error_random_at_eps_max")
@@ -12,43 +21,48 @@ SWEEP_METRICS = ("dimension", "clean_error", "attack_error", "first_layer_l1", "
                  "ratio_median")
 
 
-def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
+def summarize(
+    config: NoiseVsAdversarialConfig,
+    cells: list[Cell],
+    results: Mapping[Cell, NoiseVsAdversarialResult | NotApplicable],
+) -> Summary:
     summary = Summary()
-    done = {c: r for c, r in results.items() if r.status == "ok"}
-    curves = {c["model"]: r for c, r in done.items() if c["part"] == "curves"}
-    minimal = {c["model"]: r for c, r in done.items() if c["part"] == "minimal-norm"}
-    sweep = [(c, r) for c, r in done.items() if c["part"] == "sweep"]
+    done = {c: r for c, r in results.items() if isinstance(r, NoiseVsAdversarialResult)}
+    curves: dict[str, Curves] = {c["model"]: r.curves for c, r in done.items() if r.curves}
+    minimal: dict[str, MinimalNorm] = {c["model"]: r.minimal_norm for c, r in done.items()
+                                       if r.minimal_norm}
+    sweep: list[tuple[Cell, Sweep]] = [(c, r.sweep) for c, r in done.items() if r.sweep]
     skipped = [(c, results.get(c)) for c in cells if c not in done]
 
     if curves:
-        table = {"model": list(curves)}
-        table.update({m: [r.metrics[m] for r in curves.values()] for m in CURVE_METRICS})
+        table: dict[str, list[Any]] = {"model": list(curves)}
+        table.update({m: [r.metrics()[m] for r in curves.values()] for m in CURVE_METRICS})
         summary.tables["curves"] = Table(table, "linearity along adversarial vs random directions")
         errors: dict[str, list[Any]] = {"model": [], "eps": [], "error_adversarial": [],
                                         "error_random": []}
         for model, result in curves.items():
-            for i, eps in enumerate(result.data["eps"]):
+            for i, eps in enumerate(result.eps):
                 errors["model"].append(model)
                 errors["eps"].append(eps)
-                errors["error_adversarial"].append(result.data["error_adversarial"][i])
-                errors["error_random"].append(result.data["error_random"][i])
-            summary.figures[f"curves_{model}"] = curve_figure(model, result.data)
+                errors["error_adversarial"].append(result.error_adversarial[i])
+                errors["error_random"].append(result.error_random[i])
+            summary.figures[f"curves_{model}"] = curve_figure(model, result)
         summary.tables["error_curves"] = Table(errors, "error rate along each direction")
         summary.terminal.append(Table(
-            {"model": list(curves), **{m: [f"{r.metrics[m]:.3f}" for r in curves.values()]
+            {"model": list(curves), **{m: [f"{r.metrics()[m]:.3f}" for r in curves.values()]
                                        for m in CURVE_METRICS}},
             f"logit curves along x + eps·direction, |eps| ≤ {config.eps_max:g}"))
     if minimal:
         rows: dict[str, list[Any]] = {"model": [], "d": [], "m": [], "ratio_median": [],
                                       "sqrt_d_over_m": [], "linear_median": []}
-        for model, result in minimal.items():
-            for row in result.data["rows"]:
+        for model, part in minimal.items():
+            for row in part.rows:
                 rows["model"].append(model)
-                rows["d"].append(result.data["d"])
-                rows["m"].append(row["m"])
-                rows["ratio_median"].append(row["median"])
-                rows["sqrt_d_over_m"].append(row["predicted"])
-                rows["linear_median"].append(row["linear_median"])
+                rows["d"].append(part.d)
+                rows["m"].append(row.m)
+                rows["ratio_median"].append(row.median)
+                rows["sqrt_d_over_m"].append(row.predicted)
+                rows["linear_median"].append(row.linear_median)
         summary.tables["minimal_norm"] = Table(rows, "‖r_S‖/‖r*‖: random subspace vs DeepFool")
         summary.figures["minimal_norm"] = ratio_figure(rows)
         summary.terminal.append(Table(
@@ -58,7 +72,7 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
     if sweep:
         table = {"model": [c["model"] for c, _ in sweep],
                  "dataset": [describe(config.sweep_datasets[c["data"]]) for c, _ in sweep]}
-        table.update({m: [r.metrics[m] for _, r in sweep] for m in SWEEP_METRICS})
+        table.update({m: [r.metrics()[m] for _, r in sweep] for m in SWEEP_METRICS})
         summary.tables["sweep"] = Table(table, "the same family at growing input dimension")
         summary.figures["sweep"] = sweep_figure(table)
         shown = {k: [f"{v:.3g}" if isinstance(v, float) else str(v) for v in values]
@@ -70,7 +84,8 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
     if skipped:
         summary.terminal.append(Table(
             {"part": [c["part"] for c, _ in skipped], "model": [c["model"] for c, _ in skipped],
-             "why": [r.reason if r is not None else "did not finish" for _, r in skipped]},
+             "why": [r.reason if isinstance(r, NotApplicable) else "did not finish"
+                     for _, r in skipped]},
             "cells left out"))
     return summary
 
@@ -89,9 +104,10 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height))
 
 
-def curve_figure(model: str, data: dict[str, Any]) -> Any:
+def curve_figure(model: str, curves: Curves) -> Any:
     """Goodfellow et al. 2014, Fig. 4: logits along the adversarial and a random direction for a
     few points, and the error rates along both."""
+    data = curves.model_dump()
     shown = len(data["logits_adversarial"])
     figure = _figure(4 * (shown + 1), 6.5)
     grid = figure.subplots(2, shown + 1, squeeze=False)

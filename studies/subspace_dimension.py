@@ -21,8 +21,9 @@ directions, per target the mean number that transfer and the probability of tran
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
 from pydantic import Field, PositiveInt, model_validator
@@ -33,6 +34,7 @@ from transfer import (
     CellResult,
     Context,
     ModelsConfig,
+    NotApplicable,
     Study,
     Summary,
     evaluation_points,
@@ -41,7 +43,7 @@ from transfer import (
     positive_budgets,
 )
 
-NAME = "subspace-dimension"
+NAME: Final = "subspace-dimension"
 REGULAR_HADAMARD_4 = torch.tensor(
     [[1, 1, 1, -1], [1, 1, -1, 1], [1, -1, 1, 1], [-1, 1, 1, 1]], dtype=torch.float64
 )
@@ -115,24 +117,59 @@ class SubspaceDimensionConfig(ModelsConfig):
         return self
 
 
-class SubspaceDimension(Study):
+class SubspaceResult(CellResult):
+    """Per k: mean and median adversarial directions, per target the mean that transfer and the
+    probability of transfer; per point the dimension (largest k with a fooling direction)."""
+
+    k: list[int]
+    adversarial_mean: list[float]
+    adversarial_median: list[float]
+    transferred_mean: dict[str, list[float]]
+    transfer_probability: dict[str, list[float]]
+    dimension: list[int]
+
+    def metrics(self) -> dict[str, float]:
+        dimension = torch.tensor(self.dimension, dtype=torch.float64)
+        some = len(self.dimension) > 0
+        return {
+            "points": float(len(self.dimension)),
+            "dimension_mean": dimension.mean().item() if some else math.nan,
+            "dimension_median": dimension.median().item() if some else math.nan,
+            "adversarial_at_max_k_mean": self.adversarial_mean[-1] if some else math.nan,
+        }
+
+    def series(self) -> dict[str, list[tuple[float, float]]]:
+        def along_k(values: list[float]) -> list[tuple[float, float]]:
+            return [(float(k), v) for k, v in zip(self.k, values, strict=True)]
+
+        series = {"adversarial_directions_mean": along_k(self.adversarial_mean)}
+        for t in self.transferred_mean:
+            series[f"transferred_mean.{t}"] = along_k(self.transferred_mean[t])
+            series[f"transfer_probability.{t}"] = along_k(self.transfer_probability[t])
+        return series
+
+
+class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
     """How many orthogonal adversarial directions surround each point, and how many transfer."""
 
     Config = SubspaceDimensionConfig
+    Result = SubspaceResult
     default_config = Path(__file__).with_name("subspace_dimension.toml")
 
-    def plan(self, config: SubspaceDimensionConfig) -> list[Cell]:  # type: ignore[override]
+    def plan(self, config: SubspaceDimensionConfig) -> list[Cell]:
         budgets = [("l2", e) for e in config.l2_eps] + [("linf", e) for e in config.linf_eps]
         return [Cell.make(NAME, source=s, norm=norm, eps=eps)
                 for s in config.source_labels() for norm, eps in budgets]
 
-    def run(self, cell: Cell, ctx: Context) -> CellResult:
-        config: SubspaceDimensionConfig = ctx.config  # type: ignore[assignment]
+    def run(
+        self, cell: Cell, ctx: Context[SubspaceDimensionConfig]
+    ) -> SubspaceResult | NotApplicable:
+        config = ctx.config
         spec = config.model(cell["source"])
-        probe = ctx.unfitted_model(spec)
-        if GRADIENTS not in probe.capabilities:
-            return CellResult.not_applicable(
-                f"{type(probe).__name__} has no gradients, so there is no gradient to align with")
+        traits = ctx.traits(spec)
+        if GRADIENTS not in traits.capabilities:
+            return NotApplicable(
+                reason=f"{traits.kind} has no gradients, so there is no gradient to align with")
         data = ctx.dataset(config.dataset)
         source_data, target_data = config.training_sets(data)
         source = ctx.model(spec, source_data, config.seed)
@@ -162,44 +199,30 @@ class SubspaceDimension(Study):
             for label, target in targets.items():
                 both = fooled & (target.predict(points) != labels).view(len(x), k)
                 transferred[label][:, column] = both.sum(dim=1)
-        return CellResult(**self._measures(ks, counts, transferred))
+        return self.measures(ks, counts, transferred)
 
     @staticmethod
-    def _measures(ks: list[int], counts: torch.Tensor,
-                  transferred: dict[str, torch.Tensor]) -> dict[str, Any]:
+    def measures(ks: list[int], counts: torch.Tensor,
+                 transferred: dict[str, torch.Tensor]) -> SubspaceResult:
         k_values = torch.tensor(ks)
         has = counts > 0
         dimension = torch.where(has, k_values, torch.zeros_like(k_values)).amax(dim=1)
         floats = counts.double()
-        curves: dict[str, Any] = {
-            "k": ks,
-            "adversarial_mean": floats.mean(0).tolist(),
-            "adversarial_median": floats.median(0).values.tolist(),
-            "transferred_mean": {t: v.double().mean(0).tolist() for t, v in transferred.items()},
-            "transfer_probability": {
+        return SubspaceResult(
+            k=ks,
+            adversarial_mean=floats.mean(0).tolist(),
+            adversarial_median=floats.median(0).values.tolist(),
+            transferred_mean={t: v.double().mean(0).tolist() for t, v in transferred.items()},
+            transfer_probability={
                 t: [(v[:, c].sum() / counts[:, c].sum()).item() if counts[:, c].sum() else math.nan
                     for c in range(len(ks))]
                 for t, v in transferred.items()},
-            "dimension": dimension.tolist(),
-        }
-        metrics = {
-            "points": float(len(counts)),
-            "dimension_mean": dimension.double().mean().item() if len(counts) else math.nan,
-            "dimension_median": dimension.double().median().item() if len(counts) else math.nan,
-            "adversarial_at_max_k_mean": (curves["adversarial_mean"][-1] if len(counts)
-                                          else math.nan),
-        }
-        series = {"adversarial_directions_mean": [[k, v] for k, v in
-                                                  zip(ks, curves["adversarial_mean"], strict=True)]}
-        for t in transferred:
-            series[f"transferred_mean.{t}"] = [
-                [k, v] for k, v in zip(ks, curves["transferred_mean"][t], strict=True)]
-            series[f"transfer_probability.{t}"] = [
-                [k, v] for k, v in zip(ks, curves["transfer_probability"][t], strict=True)]
-        return {"metrics": metrics, "data": curves, "series": series}
+            dimension=dimension.tolist(),
+        )
 
-    def summarize(  # type: ignore[override]
-        self, config: SubspaceDimensionConfig, results: dict[Cell, CellResult]
+    def summarize(
+        self, config: SubspaceDimensionConfig,
+        results: Mapping[Cell, SubspaceResult | NotApplicable],
     ) -> Summary:
         from .subspace_dimension_report import summarize
 

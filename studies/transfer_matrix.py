@@ -22,56 +22,83 @@ family trained on different data; the white-box rate is then ``whitebox_success`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from transfer import (
-    AttackSpec,
+    AttacksConfig,
     Cell,
     CellResult,
     Context,
-    ModelsConfig,
+    NotApplicable,
+    Rate,
     Study,
     Summary,
     evaluation_points,
     hookimpl,
     perturbation_norm,
-    positive_budgets,
-    rate,
-    unique_labels,
 )
 
-NAME = "transfer-matrix"
+NAME: Final = "transfer-matrix"
 RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
 
 
-class TransferMatrixConfig(ModelsConfig):
+class TransferMatrixConfig(AttacksConfig):
     """Config of the transfer-matrix study (defaults: ``transfer_matrix.toml`` beside this file)."""
 
     study: Literal["transfer-matrix"] = NAME
-    attacks: list[AttackSpec] = Field(min_length=1)
-    eps: list[float] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> TransferMatrixConfig:
-        unique_labels(self.attacks, "attacks")
-        positive_budgets(self.eps, "eps")
-        return self
-
-    def attack(self, label: str) -> AttackSpec:
-        return next(a for a in self.attacks if a.label == label)
 
 
-class TransferMatrix(Study):
+class TargetOutcome(BaseModel):
+    """How one target classified a source's adversarial batch."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transfer_rate: Rate
+    target_error: Rate
+    conditional_transfer: Rate
+    targeted_success: Rate | None = None
+    clean_error: float
+
+
+class TransferMatrixResult(CellResult):
+    """One (source, attack, eps) cell: the source's own numbers and every target's."""
+
+    source_clean_error: float
+    perturbation_linf: float
+    perturbation_l2: float
+    whitebox_success: Rate
+    attack_measures: dict[str, float]
+    n_points: int
+    targets: dict[str, TargetOutcome]
+
+    def metrics(self) -> dict[str, float]:
+        metrics = {"source_clean_error": self.source_clean_error,
+                   "perturbation_linf": self.perturbation_linf,
+                   "perturbation_l2": self.perturbation_l2,
+                   "whitebox_success": self.whitebox_success.rate}
+        metrics.update({f"attack_{name}": value for name, value in self.attack_measures.items()})
+        for label, outcome in self.targets.items():
+            for name in RATES:
+                measured: Rate | None = getattr(outcome, name)
+                if measured is not None:
+                    metrics.update(measured.metrics(name, f".{label}"))
+            metrics[f"target_clean_error.{label}"] = outcome.clean_error
+        return metrics
+
+
+class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     """Cross-model transfer matrix: one adversarial batch per (source, attack, eps)."""
 
     Config = TransferMatrixConfig
+    Result = TransferMatrixResult
     default_config = Path(__file__).with_name("transfer_matrix.toml")
 
-    def plan(self, config: TransferMatrixConfig) -> list[Cell]:  # type: ignore[override]
+    def plan(self, config: TransferMatrixConfig) -> list[Cell]:
         return [
             Cell.make(NAME, source=source, attack=attack.label, eps=eps)
             for source in config.source_labels()
@@ -79,63 +106,55 @@ class TransferMatrix(Study):
             for eps in config.eps
         ]
 
-    def run(self, cell: Cell, ctx: Context) -> CellResult:
-        config: TransferMatrixConfig = ctx.config  # type: ignore[assignment]
-        data = ctx.dataset(config.dataset)
+    def run(
+        self, cell: Cell, ctx: Context[TransferMatrixConfig]
+    ) -> TransferMatrixResult | NotApplicable:
+        config = ctx.config
         attack = ctx.attack(config.attack(cell["attack"]))
         source_spec = config.model(cell["source"])
-        reason = attack.supports(ctx.unfitted_model(source_spec))
+        reason = attack.supports(ctx.traits(source_spec))
         if reason:
-            return CellResult.not_applicable(reason)
+            return NotApplicable(reason=reason)
+        data = ctx.dataset(config.dataset)
         source_data, target_data = config.training_sets(data)
         source = ctx.model(source_spec, source_data, config.seed)
 
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        x_adv = attack(source, x, y, cell["eps"], bounds=data.bounds, seed=config.seed)
-        attack_targets = attack.chosen_targets(source, x, y, config.seed)
+        crafted = attack(source, x, y, cell["eps"], bounds=data.bounds, seed=config.seed)
+        x_adv = crafted.x_adv
         source_right = source.predict(x) == y
         source_fooled = source.predict(x_adv) != y
         delta = x_adv - x
-
-        metrics: dict[str, float] = {
-            "source_clean_error": 1 - source_right.float().mean().item(),
-            "perturbation_linf": perturbation_norm(delta, "linf").mean().item(),
-            "perturbation_l2": perturbation_norm(delta, "l2").mean().item(),
-        }
-        whitebox = rate(source_fooled, source_right)
-        metrics["whitebox_success"] = whitebox["rate"]
-        metrics.update({f"attack_{name}": value for name, value in attack.stats.items()})
-        per_target: dict[str, Any] = {}
+        targets: dict[str, TargetOutcome] = {}
         for label in config.target_labels():
             target = ctx.model(config.model(label), target_data, config.seed)
             target_right = target.predict(x) == y
-            target_fooled = target.predict(x_adv) != y
+            predicted = target.predict(x_adv)
+            target_fooled = predicted != y
             both = source_right & target_right
-            entry = {
-                "transfer_rate": rate(target_fooled, both),
-                "target_error": rate(target_fooled, torch.ones_like(both)),
-                "conditional_transfer": rate(target_fooled, both & source_fooled),
-                "clean_error": 1 - target_right.float().mean().item(),
-            }
-            if attack_targets is not None:
-                entry["targeted_success"] = rate(target.predict(x_adv) == attack_targets, both)
-            per_target[label] = entry
-            for name in RATES:
-                if name not in entry:
-                    continue
-                metrics[f"{name}.{label}"] = entry[name]["rate"]
-                metrics[f"{name}_ci_low.{label}"] = entry[name]["ci_low"]
-                metrics[f"{name}_ci_high.{label}"] = entry[name]["ci_high"]
-                metrics[f"{name}_count.{label}"] = entry[name]["count"]
-                metrics[f"{name}_n.{label}"] = entry[name]["n"]
-            metrics[f"target_clean_error.{label}"] = entry["clean_error"]
-        data_out = {"targets": per_target, "whitebox_success": whitebox,
-                    "source_clean_error": metrics["source_clean_error"], "n_points": len(index)}
-        return CellResult(metrics=metrics, data=data_out)
+            targets[label] = TargetOutcome(
+                transfer_rate=Rate.of(target_fooled, both),
+                target_error=Rate.of(target_fooled, torch.ones_like(both)),
+                conditional_transfer=Rate.of(target_fooled, both & source_fooled),
+                targeted_success=(None if crafted.targets is None
+                                  else Rate.of(predicted == crafted.targets, both)),
+                clean_error=1 - target_right.float().mean().item(),
+            )
+        return TransferMatrixResult(
+            source_clean_error=1 - source_right.float().mean().item(),
+            perturbation_linf=perturbation_norm(delta, "linf").mean().item(),
+            perturbation_l2=perturbation_norm(delta, "l2").mean().item(),
+            whitebox_success=Rate.of(source_fooled, source_right),
+            attack_measures=crafted.measures,
+            n_points=len(index),
+            targets=targets,
+        )
 
-    def summarize(  # type: ignore[override]
-        self, config: TransferMatrixConfig, results: dict[Cell, CellResult]
+    def summarize(
+        self,
+        config: TransferMatrixConfig,
+        results: Mapping[Cell, TransferMatrixResult | NotApplicable],
     ) -> Summary:
         from .transfer_matrix_report import summarize
 

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, CellResult, Summary, Table
+from transfer import Cell, NotApplicable, Rate, Summary, Table
 
-RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
+from .transfer_matrix import RATES, TransferMatrixConfig, TransferMatrixResult
+
+STATS = ("ci_low", "ci_high", "count", "n")
 
 
-def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -> Summary:
+def status_of(result: TransferMatrixResult | NotApplicable | None) -> str:
+    return "missing" if result is None else "n/a" if isinstance(result, NotApplicable) else "ok"
+
+
+def summarize(
+    config: TransferMatrixConfig,
+    cells: list[Cell],
+    results: Mapping[Cell, TransferMatrixResult | NotApplicable],
+) -> Summary:
     targets = config.target_labels()
     noise = next((a.label for a in config.attacks if a.name == "noise"), None)
     long: dict[str, list[Any]] = {name: [] for name in (
-        "attack", "eps", "source", "target", "status", *(
-            f"{r}{s}" for r in RATES for s in ("", "_ci_low", "_ci_high", "_count", "_n")
-        ), "transfer_minus_noise", "reason",
+        "attack", "eps", "source", "target", "status",
+        *(f"{r}{s}" for r in RATES for s in ("", *(f"_{t}" for t in STATS))),
+        "transfer_minus_noise", "reason",
     )}
     matrices: dict[tuple[str, float], dict[tuple[str, str], float | None]] = {}
     clean: dict[tuple[str, str], float] = {}
@@ -25,34 +36,34 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
     for cell in cells:
         source, attack, eps = cell["source"], cell["attack"], cell["eps"]
         result = results.get(cell)
-        status = "missing" if result is None else result.status
+        done = result if isinstance(result, TransferMatrixResult) else None
         matrix = matrices.setdefault((attack, eps), {})
-        if result is not None and result.status == "ok":
-            clean[("source", source)] = result.data["source_clean_error"]
+        if done is not None:
+            clean[("source", source)] = done.source_clean_error
+        control = by_key.get((source, noise, eps)) if noise else None
         for target in targets:
-            entry = result.data["targets"][target] if status == "ok" else None
-            control = by_key.get((source, noise, eps)) if noise else None
-            noise_rate = (
-                control.data["targets"][target]["transfer_rate"]["rate"]
-                if control is not None and control.status == "ok"
-                else math.nan
-            )
+            entry = done.targets[target] if done is not None else None
+            noise_rate = (control.targets[target].transfer_rate.rate
+                          if isinstance(control, TransferMatrixResult) else math.nan)
             long["attack"].append(attack)
             long["eps"].append(eps)
             long["source"].append(source)
             long["target"].append(target)
-            long["status"].append(status)
+            long["status"].append(status_of(result))
             for r in RATES:
-                stats = entry.get(r, {}) if entry else {}
-                long[r].append(stats.get("rate", math.nan))
-                for s in ("ci_low", "ci_high", "count", "n"):
-                    long[f"{r}_{s}"].append(stats.get(s, math.nan))
-            value = entry["transfer_rate"]["rate"] if entry else math.nan
+                measured: Rate | None = getattr(entry, r) if entry is not None else None
+                long[r].append(measured.rate if measured is not None else math.nan)
+                for stat in STATS:
+                    long[f"{r}_{stat}"].append(
+                        getattr(measured, stat) if measured is not None else math.nan)
+            value = entry.transfer_rate.rate if entry is not None else math.nan
             long["transfer_minus_noise"].append(value - noise_rate)
-            long["reason"].append(result.reason if result is not None else "cell did not finish")
-            matrix[(source, target)] = value if entry else None
-            if entry:
-                clean[("target", target)] = entry["clean_error"]
+            long["reason"].append(
+                result.reason if isinstance(result, NotApplicable)
+                else "" if result is not None else "cell did not finish")
+            matrix[(source, target)] = value if entry is not None else None
+            if entry is not None:
+                clean[("target", target)] = entry.clean_error
 
     summary = Summary()
     summary.tables["transfer_matrix"] = Table(long, "every (attack, eps, source, target)")
@@ -75,18 +86,18 @@ def summarize(config: Any, cells: list[Cell], results: dict[Cell, CellResult]) -
     not_applicable: dict[tuple[str, str], str] = {}
     for (attack, eps), matrix in matrices.items():
         for source in sources:
-            result = by_key[(source, attack, eps)]
-            if result is not None and result.status != "ok":
-                not_applicable[(source, attack)] = result.reason
+            found = by_key[(source, attack, eps)]
+            if isinstance(found, NotApplicable):
+                not_applicable[(source, attack)] = found.reason
                 continue
             terminal["attack"].append(attack)
             terminal["eps"].append(f"{eps:g}")
             terminal["source"].append(source)
-            whitebox = result.data["whitebox_success"]["rate"] if result else math.nan
+            whitebox = found.whitebox_success.rate if found is not None else math.nan
             terminal["white-box"].append(_percent(whitebox))
             for target in targets:
-                value = matrix.get((source, target))
-                terminal[target].append("–" if value is None else _percent(value))
+                shown = matrix.get((source, target))
+                terminal[target].append("–" if shown is None else _percent(shown))
     summary.terminal.append(Table(terminal, "transfer rate (%) — rows: source, columns: target"))
     if not_applicable:
         summary.terminal.append(Table(

@@ -8,20 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from transfer import ModelSpec, load_registry
-from transfer.context import ModelCache
+from transfer import ModelSpec, load_registry, model_traits, train_model
 
 ATTACKS = load_registry().names("attack")
-CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def trained(registry, digits, binary, tmp_path_factory):
-    cache = ModelCache(tmp_path_factory.mktemp("attack-models"))
+    cache = str(tmp_path_factory.mktemp("attack-models"))
 
     def get(name, dataset, **params):
-        model = registry.create("model", name, **params)
-        return cache.get(ModelSpec(name=name, params=params), model, dataset, 0, CPU)[0]
+        return train_model(ModelSpec(name=name, params=params), dataset, registry=registry,
+                           cache_dir=cache, device="cpu")
 
     return get
 
@@ -38,25 +36,26 @@ CASES = [(a, n) for a in ATTACKS for n in _norms(load_registry().get("attack", a
 def test_every_attack_stays_in_ball_and_bounds(name, norm, eps, registry, digits, trained):
     params = {"norm": norm} if norm else {}
     attack = registry.create("attack", name, **params)
-    model = trained("mlp", digits, epochs=5)
-    if attack.supports(model):
-        model = trained("decision-tree", digits)
-    assert attack.supports(model) is None
+    family = "mlp"
+    if attack.supports(model_traits(registry, ModelSpec(name=family))):
+        family = "decision-tree"
+    assert attack.supports(model_traits(registry, ModelSpec(name=family))) is None
+    model = trained(family, digits, **({"epochs": 5} if family == "mlp" else {}))
     x, y = digits.x_test[:64], digits.y_test[:64]
-    x_adv = attack(model, x, y, eps, bounds=digits.bounds, seed=3)
+    x_adv = attack(model, x, y, eps, bounds=digits.bounds, seed=3).x_adv
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and not x_adv.requires_grad
     delta = (x_adv - x).flatten(1)
     size = delta.abs().amax(1) if attack.norm == "linf" else delta.norm(dim=1)
     assert (size <= eps * (1 + 1e-5) + 1e-6).all(), size.max()
     assert x_adv.min() >= digits.bounds[0] and x_adv.max() <= digits.bounds[1]
-    again = attack(model, x, y, eps, bounds=digits.bounds, seed=3)
+    again = attack(model, x, y, eps, bounds=digits.bounds, seed=3).x_adv
     assert torch.equal(x_adv, again), "the same seed must give the same adversarial batch"
     parameters = model.net.parameters() if hasattr(model, "net") else []
     assert all(p.grad is None for p in parameters), "attacks must not touch dL/dθ"
 
 
-def test_a_gradient_attack_explains_why_a_tree_is_not_a_source(registry, digits, trained):
-    tree = trained("decision-tree", digits)
+def test_a_gradient_attack_explains_why_a_tree_is_not_a_source(registry):
+    tree = model_traits(registry, ModelSpec(name="decision-tree"))
     reason = registry.create("attack", "fgsm").supports(tree)
     assert reason and "gradients" in reason
     assert registry.create("attack", "noise").supports(tree) is None
@@ -68,7 +67,8 @@ def test_fgsm_moves_a_binary_linear_logit_by_exactly_eps_l1(registry, binary, tr
     w = model.estimator.coef_[0]
     x, y = binary.x_test, binary.y_test
     eps = 0.25
-    x_adv = registry.create("attack", "fgsm", clip=False)(model, x, y, eps, bounds=binary.bounds)
+    x_adv = registry.create("attack", "fgsm", clip=False)(model, x, y, eps,
+                                                          bounds=binary.bounds).x_adv
     f = model.estimator.decision_function
     change = f(x_adv.numpy().astype(np.float64)) - f(x.numpy().astype(np.float64))
     sign = np.where(y.numpy() == 1, 1.0, -1.0)
@@ -89,7 +89,7 @@ def test_fgsm_moves_multiclass_gaps_as_the_closed_form(registry, digits, trained
     g = (p - np.eye(10)[y]) @ W
     eps = 0.1
     x_adv = registry.create("attack", "fgsm", clip=False)(model, x, torch.as_tensor(y), eps,
-                                                          bounds=digits.bounds)
+                                                          bounds=digits.bounds).x_adv
     z_adv = x_adv.flatten(1).double().numpy() @ W.T + b
     rows = np.arange(len(y))
     gap = z[rows, y][:, None] - z
@@ -105,7 +105,7 @@ def test_one_step_pgd_is_fgsm(norm, registry, digits, trained):
     x, y, eps = digits.x_test[:100], digits.y_test[:100], 0.2
     fgsm = registry.create("attack", "fgsm", norm=norm)(model, x, y, eps, bounds=digits.bounds)
     pgd = registry.create("attack", "pgd", norm=norm, steps=1, alpha=eps, random_start=False)
-    assert torch.equal(pgd(model, x, y, eps, bounds=digits.bounds), fgsm)
+    assert torch.equal(pgd(model, x, y, eps, bounds=digits.bounds).x_adv, fgsm.x_adv)
 
 
 def test_pgd_is_at_least_as_strong_as_fgsm(registry, digits, trained):
@@ -113,7 +113,7 @@ def test_pgd_is_at_least_as_strong_as_fgsm(registry, digits, trained):
     x, y, eps = digits.x_test, digits.y_test, 0.1
     fooled = {}
     for name in ("fgsm", "pgd"):
-        x_adv = registry.create("attack", name)(model, x, y, eps, bounds=digits.bounds)
+        x_adv = registry.create("attack", name)(model, x, y, eps, bounds=digits.bounds).x_adv
         fooled[name] = (model.predict(x_adv) != y).float().mean().item()
     assert fooled["pgd"] >= fooled["fgsm"]
 
@@ -121,12 +121,12 @@ def test_pgd_is_at_least_as_strong_as_fgsm(registry, digits, trained):
 def test_noise_flavours_and_norms(registry, digits, trained):
     model = trained("knn", digits)
     x, y = digits.x_test[:30] * 0 + 0.5, digits.y_test[:30]
-    sign = registry.create("attack", "noise")(model, x, y, 0.1, bounds=digits.bounds, seed=1)
+    sign = registry.create("attack", "noise")(model, x, y, 0.1, bounds=digits.bounds, seed=1).x_adv
     assert torch.allclose((sign - x).abs(), torch.full_like(x, 0.1))
     l2 = registry.create("attack", "noise", norm="l2", distribution="gaussian")
-    delta = l2(model, x, y, 0.1, bounds=digits.bounds, seed=1) - x
+    delta = l2(model, x, y, 0.1, bounds=digits.bounds, seed=1).x_adv - x
     assert torch.allclose(delta.flatten(1).norm(dim=1), torch.full((30,), 0.1), atol=1e-6)
     other = registry.create("attack", "noise")(model, x, y, 0.1, bounds=digits.bounds, seed=2)
-    assert not torch.equal(sign, other)
+    assert not torch.equal(sign, other.x_adv)
     with pytest.raises(ValueError, match="sign, uniform, gaussian"):
         registry.create("attack", "noise", distribution="laplace")

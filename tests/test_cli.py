@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from transfer import load_registry
 from transfer.cli import cli
-from transfer.runner import validate_config
+from transfer.validation import validate_config
 
 
 def invoke(*args):
@@ -60,7 +60,7 @@ def test_invalid_override_names_field_and_allowed_values(tracking_uri):
     result = invoke("study", "run", "transfer-matrix", "--tracking-uri", tracking_uri,
                     "--set", "attacks.0.params.norm=l3")
     assert result.exit_code != 0
-    assert "norm must be one of linf, l2" in result.output
+    assert "attacks.0.params.norm: Input should be 'linf' or 'l2' (got 'l3')" in result.output
     result = invoke("study", "run", "transfer-matrix", "--tracking-uri", tracking_uri,
                     "--set", "n_points=many")
     assert result.exit_code != 0 and "n_points" in result.output

@@ -6,20 +6,16 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from transfer import ModelSpec, run_study
-from transfer.context import ModelCache
-from transfer.runner import ConfigError
+from transfer import ConfigError, ModelSpec, evaluation_points, run_study, train_model
 from transfer.studies.ensemble_source import EnsembleModel
-
-CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def members(registry, digits, tmp_path_factory):
-    cache = ModelCache(tmp_path_factory.mktemp("ensemble-models"))
+    cache = str(tmp_path_factory.mktemp("ensemble-models"))
     specs = [ModelSpec(name="softmax", params={"epochs": 10}), ModelSpec(name="logreg"),
              ModelSpec(name="mlp", params={"epochs": 5})]
-    return [cache.get(s, registry.create("model", s.name, **s.params), digits, 0, CPU)[0]
+    return [train_model(s, digits, registry=registry, cache_dir=cache, device="cpu")
             for s in specs]
 
 
@@ -58,7 +54,7 @@ def test_an_ensemble_of_one_is_the_model_itself(combine, name, registry, members
     alone = attack(members[2], x, y, 0.1, bounds=(0, 1), seed=3)
     together = attack(EnsembleModel([members[2]], combine=combine), x, y, 0.1, bounds=(0, 1),
                       seed=3)
-    assert torch.equal(alone, together)
+    assert torch.equal(alone.x_adv, together.x_adv)
 
 
 def test_summed_losses_are_the_members_losses(members, digits):
@@ -68,21 +64,43 @@ def test_summed_losses_are_the_members_losses(members, digits):
     assert torch.allclose(ensemble.loss(x, y), expected)
 
 
-def test_the_study_end_to_end(tracking_uri):
+def _rate(fooled, among):
+    return (fooled & among).sum().item() / among.sum().item()
+
+
+def test_the_study_end_to_end(tracking_uri, registry, digits):
     result = run_study(small_config(), tracking_uri=tracking_uri)
     assert not result.failed
     loo = {c: r for c, r in result.results.items() if c["kind"] == "leave-one-out"}
     assert len(loo) == 4 * 2
     for cell, r in loo.items():
-        assert r.status == "ok"
-        assert "knn" in r.data["left_out"] and "gradients" in r.data["left_out"]["knn"]
-        assert cell["target"] not in r.data["members"]
-        singles = [s["rate"] for s in r.data["singles"].values() if s["n"]]
-        assert r.metrics["best_single_rate"] == max(singles)
-        assert r.metrics["mean_single_rate"] == pytest.approx(sum(singles) / len(singles))
-        assert ("ensemble_matching_rate" in r.metrics) == (cell["attack"] == "fgsm-ll")
+        assert "knn" in r.left_out and "gradients" in r.left_out["knn"]
+        assert cell["target"] not in r.members
+        assert ("ensemble_matching_rate" in r.metrics()) == (cell["attack"] == "fgsm-ll")
     whitebox = [r for c, r in result.results.items() if c["kind"] == "whitebox"]
-    assert len(whitebox) == 2 and set(whitebox[0].data["whitebox"]) == {"softmax", "logreg", "mlp"}
+    assert len(whitebox) == 2 and set(whitebox[0].whitebox) == {"softmax", "logreg", "mlp"}
+
+    # recomputed here, from the models and the attack alone, for the logreg target
+    def model(spec, half):
+        return train_model(spec, digits.half(half, 0), registry=registry, device="cpu")
+
+    softmax = model(ModelSpec(name="softmax", params={"epochs": 10}), "a")
+    mlp = model(ModelSpec(name="mlp", params={"epochs": 5}), "a")
+    target = model(ModelSpec(name="logreg"), "b")
+    index = evaluation_points(len(digits.y_test), 50, 0)
+    x, y = digits.x_test[index], digits.y_test[index]
+    fgsm = registry.create("attack", "fgsm")
+    ensemble = EnsembleModel([softmax, mlp])
+    x_ens = fgsm(ensemble, x, y, 0.2, bounds=digits.bounds, seed=0).x_adv
+    target_right = target.predict(x) == y
+    expected = _rate(target.predict(x_ens) != y, target_right & (ensemble.predict(x) == y))
+    singles = [_rate(target.predict(fgsm(m, x, y, 0.2, bounds=digits.bounds).x_adv) != y,
+                     target_right & (m.predict(x) == y)) for m in (softmax, mlp)]
+    cell = next(c for c in loo if c["target"] == "logreg" and c["attack"] == "fgsm")
+    metrics = loo[cell].metrics()
+    assert metrics["ensemble_transfer_rate"] == pytest.approx(expected, abs=1e-12)
+    assert metrics["best_single_rate"] == pytest.approx(max(singles), abs=1e-12)
+    assert metrics["mean_single_rate"] == pytest.approx(sum(singles) / 2, abs=1e-12)
     client = MlflowClient(tracking_uri)
     artifacts = {a.path for a in client.list_artifacts(result.run_id, "tables")}
     assert "tables/ensemble_source.json" in artifacts and "tables/whitebox.json" in artifacts

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from transfer import GRADIENTS, ModelSpec, SklearnModel, load_registry
-from transfer.context import ModelCache
+from transfer.model_cache import ModelCache
 
 # a family registered as "name:*" is tested through one member
 EXAMPLES = {"timm:*": "timm:resnet18"}

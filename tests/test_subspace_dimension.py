@@ -9,8 +9,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from transfer import ModelSpec, evaluation_points, run_study
-from transfer.context import ModelCache, default_cache_dir
+from transfer import evaluation_points, run_study, train_model
 from transfer.studies.subspace_dimension import gaas_l2, gaas_linf, regular_hadamard
 
 
@@ -62,22 +61,20 @@ def test_linf_directions(k):
 
 def test_linear_binary_counts_follow_the_closed_form(tracking_uri, registry):
     """Every direction has projection eps‖w‖/√k on w: all k fool the model, or none, exactly when
-    eps‖w‖/√k > |f(x)| (SCIENCE.md, exact results)."""
+    eps‖w‖/√k > |f(x)| (docs/science.md, exact results)."""
     dataset = {"name": "gaussian", "params": {"dim": 10, "n_samples": 400, "separation": 2.0}}
     config = {"study": "subspace-dimension", "dataset": dataset, "models": ["logreg"],
               "l2_eps": [1.0, 2.5], "max_k": 8, "n_points": 80, "disjoint": False, "clip": False}
     result = run_study(config, tracking_uri=tracking_uri)
     data = registry.create("dataset", "gaussian", **dataset["params"])
-    model, _ = ModelCache(default_cache_dir()).get(
-        ModelSpec(name="logreg"), registry.create("model", "logreg"), data, 0, torch.device("cpu"))
+    model = train_model("logreg", data, registry=registry, device="cpu")
     index = evaluation_points(len(data.y_test), 80, 0)
     x, y = data.x_test[index], data.y_test[index]
     x = x[model.predict(x) == y].numpy().astype(np.float64)
     w = model.estimator.coef_[0]
     margin = np.abs(model.estimator.decision_function(x))
     for cell, cell_result in result.results.items():
-        for k, measured in zip(cell_result.data["k"], cell_result.data["adversarial_mean"],
-                               strict=True):
+        for k, measured in zip(cell_result.k, cell_result.adversarial_mean, strict=True):
             expected = np.mean(k * (cell["eps"] * np.linalg.norm(w) / math.sqrt(k) > margin))
             assert measured == pytest.approx(expected), (cell["eps"], k)
 
@@ -87,14 +84,15 @@ def test_the_study_end_to_end(tracking_uri):
               "models": [{"name": "softmax", "params": {"epochs": 10}}, "knn"],
               "l2_eps": [2.0], "linf_eps": [0.2], "max_k": 16, "n_points": 40}
     result = run_study(config, tracking_uri=tracking_uri)
-    statuses = {(c["source"], c["norm"]): r.status for c, r in result.results.items()}
-    assert statuses == {("softmax", "l2"): "ok", ("softmax", "linf"): "ok",
-                        ("knn", "l2"): "n/a", ("knn", "linf"): "n/a"}
-    ok = next(r for c, r in result.results.items() if c["norm"] == "l2" and r.status == "ok")
-    assert ok.data["k"] == [1, 2, 4, 8, 16]
+    statuses = {(c["source"], c["norm"]): type(r).__name__ for c, r in result.results.items()}
+    assert statuses == {("softmax", "l2"): "SubspaceResult", ("softmax", "linf"): "SubspaceResult",
+                        ("knn", "l2"): "NotApplicable", ("knn", "linf"): "NotApplicable"}
+    ok = next(r for c, r in result.results.items()
+              if c["norm"] == "l2" and c["source"] == "softmax")
+    assert ok.k == [1, 2, 4, 8, 16]
     for t in ("softmax", "knn"):
-        assert all(0 <= a <= b + 1e-9 for a, b in zip(ok.data["transferred_mean"][t],
-                                                      ok.data["adversarial_mean"], strict=True))
+        assert all(0 <= a <= b + 1e-9
+                   for a, b in zip(ok.transferred_mean[t], ok.adversarial_mean, strict=True))
     client = MlflowClient(tracking_uri)
     child = next(r for r in client.search_runs([result.experiment_id])
                  if r.data.params.get("norm") == "l2" and r.data.params.get("source") == "softmax")

@@ -54,10 +54,18 @@ class AccuracyConfig(StudyConfig):
     models: list[ModelSpec]
 
 
-class Accuracy(Study):
+class AccuracyResult(CellResult):
+    accuracy: float
+
+    def metrics(self):
+        return {"accuracy": self.accuracy}
+
+
+class Accuracy(Study[AccuracyConfig, AccuracyResult]):
     """Clean accuracy of each model: one cell per model."""
 
     Config = AccuracyConfig
+    Result = AccuracyResult
 
     def plan(self, config):
         return [Cell.make("accuracy", model=m.label) for m in config.models]
@@ -67,11 +75,11 @@ class Accuracy(Study):
         spec = next(m for m in ctx.config.models if m.label == cell["model"])
         model = ctx.model(spec, data, ctx.config.seed)
         accuracy = (model.predict(data.x_test) == data.y_test).float().mean().item()
-        return CellResult(metrics={"accuracy": accuracy}, data={"accuracy": accuracy})
+        return AccuracyResult(accuracy=accuracy)
 
     def summarize(self, config, results):
         table = Table({"model": [c["model"] for c in results],
-                       "accuracy": [r.data["accuracy"] for r in results.values()]})
+                       "accuracy": [r.accuracy for r in results.values()]})
         return Summary(tables={"accuracy": table}, terminal=[table],
                        metrics={"best_accuracy": max(table.columns["accuracy"])})
 
@@ -96,7 +104,7 @@ def test_a_third_party_study_dataset_and_executor(tracking_uri):
     ORDER.clear()
     result = run_study(config, registry=registry, tracking_uri=tracking_uri, executor="reverse")
     assert ORDER == ["mlp", "knn", "logreg"]
-    accuracies = [r.metrics["accuracy"] for r in result.results.values()]
+    accuracies = [r.accuracy for r in result.results.values()]
     assert all(0.9 <= a <= 1.0 for a in accuracies)  # three well separated blobs
     client = MlflowClient(tracking_uri)
     parent = client.get_run(result.run_id)

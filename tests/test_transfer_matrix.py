@@ -10,17 +10,19 @@ from mlflow import MlflowClient
 
 from transfer import (
     Attack,
-    CellResult,
+    ConfigError,
     Model,
     ModelSpec,
+    NotApplicable,
     evaluation_points,
     hookimpl,
     load_registry,
     run_study,
+    train_model,
 )
-from transfer.context import ModelCache, default_cache_dir
-from transfer.runner import ConfigError
-from transfer.tracking import CELL_KEY
+from transfer.results import ResultFormatError, encode
+from transfer.studies.transfer_matrix import TransferMatrix
+from transfer.tracking import CELL_KEY, RESULT_FILE
 
 from .conftest import tiny_config
 
@@ -32,6 +34,10 @@ def _runs(uri, experiment="transfer-matrix"):
     parents = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
     children = [r for r in runs if CELL_KEY in r.data.tags]
     return client, parents, children
+
+
+def _as_json(run):  # JSON text, so that NaN (an undefined rate) equals NaN
+    return json.dumps({c.key: encode(r, 1) for c, r in run.results.items()}, sort_keys=True)
 
 
 def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
@@ -58,7 +64,8 @@ def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
     assert len(na) == 2 * 2 and all("gradients" in c.data.tags["transfer.reason"] for c in na)
     noise_from_tree = [c for c, r in first.results.items()
                        if c["source"] == "decision-tree" and c["attack"] == "noise"]
-    assert all(first.results[c].status == "ok" for c in noise_from_tree)
+    assert len(noise_from_tree) == 2
+    assert not any(isinstance(first.results[c], NotApplicable) for c in noise_from_tree)
 
     # every trained model is one run of the models experiment, linked from the study
     model_runs = parents[0].data.tags["transfer.model_runs"].split(",")
@@ -75,10 +82,7 @@ def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
     monkeypatch.setattr(Model, "fit", no_training)
     second = run_study(config, tracking_uri=tracking_uri)
     assert second.run_id == first.run_id and second.resumed == n_cells
-    def metrics(run):  # JSON text, so that NaN (an undefined rate) equals NaN
-        return json.dumps({c.key: r.metrics for c, r in run.results.items()}, sort_keys=True)
-
-    assert metrics(second) == metrics(first)
+    assert _as_json(second) == _as_json(first)
     assert len(_runs(tracking_uri)[2]) == n_cells
 
 
@@ -87,20 +91,19 @@ def test_rates_match_an_independent_computation(tracking_uri, registry):
                          attacks=["fgsm"], eps=[0.2], disjoint=False, n_points=80)
     result = run_study(config, tracking_uri=tracking_uri)
     cell = next(c for c in result.results if c["source"] == "logreg")
-    metrics = result.results[cell].metrics
+    metrics = result.results[cell].metrics()
 
     data = registry.create("dataset", "digits")
-    cache = ModelCache(default_cache_dir())
 
     def model(spec):
-        built = registry.create("model", spec.name, **spec.params)
-        return cache.get(spec, built, data, 0, torch.device("cpu"))[0]
+        return train_model(spec, data, registry=registry, device="cpu")
 
     source = model(ModelSpec(name="logreg"))
     tree = model(ModelSpec(name="decision-tree", params={"max_depth": 8}))
     index = evaluation_points(len(data.y_test), 80, 0).numpy()
     x, y = data.x_test[index], data.y_test[index].numpy()
-    x_adv = registry.create("attack", "fgsm")(source, x, torch.as_tensor(y), 0.2, bounds=(0, 1))
+    x_adv = registry.create("attack", "fgsm")(source, x, torch.as_tensor(y), 0.2,
+                                              bounds=(0, 1)).x_adv
     flat, flat_adv = x.flatten(1).numpy(), x_adv.flatten(1).numpy()
     right = (source.estimator.predict(flat) == y) & (tree.estimator.predict(flat) == y)
     fooled = tree.estimator.predict(flat_adv) != y
@@ -188,7 +191,7 @@ def test_invalid_configs_name_the_field(tracking_uri):
         run_study(tiny_config(disjoint="sometimes"), tracking_uri=tracking_uri)
     with pytest.raises(ConfigError, match="Did you mean.*logreg"):
         run_study(tiny_config(models=["logrec"]), tracking_uri=tracking_uri)
-    with pytest.raises(ConfigError, match="linf, l2"):
+    with pytest.raises(ConfigError, match="norm.*'linf' or 'l2'"):
         run_study(tiny_config(attacks=[{"name": "fgsm", "params": {"norm": "l3"}}]),
                   tracking_uri=tracking_uri)
     with pytest.raises(ConfigError, match="no parameter 'hiden'.*hidden"):
@@ -200,6 +203,33 @@ def test_invalid_configs_name_the_field(tracking_uri):
         run_study(tiny_config(n_points=0), tracking_uri=tracking_uri)
 
 
-def test_cell_results_roundtrip_json():
-    result = CellResult(metrics={"a": 1.0}, data={"x": [1, 2]}, status="ok")
-    assert CellResult.from_json(json.loads(json.dumps(result.to_json()))) == result
+def test_typed_results_roundtrip_and_old_formats_say_so(tracking_uri):
+    result = run_study(tiny_config(models=["logreg", "knn"], attacks=["fgsm"], eps=[0.1],
+                                   n_points=30), tracking_uri=tracking_uri)
+    study = TransferMatrix()
+    for stored in result.results.values():
+        blob = json.loads(json.dumps(encode(stored, study.result_format)))
+        assert study.decode(blob) == stored
+    ok = next(r for r in result.results.values() if not isinstance(r, NotApplicable))
+    assert ok.targets["knn"].transfer_rate.n > 0
+    # the flat format written before results were typed
+    assert study.decode({"status": "n/a", "reason": "why", "metrics": {}, "data": {}}) == \
+        NotApplicable(reason="why")
+    with pytest.raises(ResultFormatError, match="format 0.*cannot convert"):
+        study.decode({"status": "ok", "reason": "", "metrics": {"a": 1.0}, "data": {}})
+    with pytest.raises(ResultFormatError, match="does not match"):
+        study.decode({"format": study.result_format, "status": "ok", "result": {"x": 1}})
+
+
+def test_a_run_holding_an_older_result_format_recomputes_those_cells(tracking_uri):
+    config = tiny_config(models=["logreg"], attacks=["fgsm", "noise"], eps=[0.1], n_points=30)
+    first = run_study(config, tracking_uri=tracking_uri)
+    client = MlflowClient(tracking_uri)
+    child = next(r for r in client.search_runs([first.experiment_id])
+                 if r.data.params.get("attack") == "fgsm")
+    client.log_dict(child.info.run_id, {"status": "ok", "metrics": {}, "data": {}}, RESULT_FILE)
+    messages: list[str] = []
+    second = run_study(config, tracking_uri=tracking_uri, log=messages.append)
+    assert second.run_id == first.run_id and second.resumed == 1
+    assert any("cannot read" in m and "format 0" in m for m in messages), messages
+    assert _as_json(second) == _as_json(first)

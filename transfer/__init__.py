@@ -1,7 +1,9 @@
 """transfer: a plugin-based experiment suite for adversarial transferability and theory tests.
 
-This module is the public API that plugins import. Names are loaded on first use, so that
-``from transfer import hookimpl`` and ``transfer --help`` stay fast (no torch import).
+This module is the whole public API: what plugin authors import (``from transfer import ...``),
+listed once in ``_EXPORTS`` by the module that implements it. Everything else is private.
+Names are loaded on first use, so ``from transfer import hookimpl`` and ``transfer --help``
+stay fast (no torch import).
 """
 
 from __future__ import annotations
@@ -12,51 +14,71 @@ from typing import TYPE_CHECKING, Any
 from .hookspecs import hookimpl
 
 _EXPORTS = {
+    # datasets
     "Dataset": "data",
-    "stratified_split": "data",
+    "DataFilesMissing": "data",
     "data_root": "data",
     "find_files": "data",
+    "stratified_split": "data",
     "subsample": "data",
-    "DataFilesMissing": "data",
+    "evaluation_points": "data",
+    # models
     "Model": "models",
-    "TorchModel": "models",
-    "SklearnModel": "models",
-    "LinearTwin": "models",
     "freeze": "models",
     "GRADIENTS": "models",
     "DECISION": "models",
     "TREE": "models",
+    "TorchModel": "torch_model",
+    "SklearnModel": "sklearn_model",
+    "LinearTwin": "sklearn_model",
+    "LipschitzBounded": "lipschitz_bound",
+    "ModelTraits": "traits",
+    "model_traits": "traits",
+    # attacks and the mathematics they share
     "Attack": "attacks",
-    "loss_gradient": "attacks",
-    "steepest_ascent": "attacks",
-    "project": "attacks",
-    "perturbation_norm": "attacks",
-    "random_in_ball": "attacks",
+    "AttackResult": "attacks",
+    "Norm": "attacks",
+    "TargetRule": "attacks",
+    "loss_gradient": "gradients",
+    "class_gradients": "gradients",
+    "deepfool": "deepfool",
+    "steepest_ascent": "geometry",
+    "project": "geometry",
+    "perturbation_norm": "geometry",
+    "random_in_ball": "geometry",
+    "random_signs": "geometry",
+    "random_basis": "geometry",
+    "flip_distance": "geometry",
+    # studies
     "Study": "study",
-    "StudyConfig": "study",
-    "Cell": "study",
-    "CellResult": "study",
-    "Summary": "study",
-    "Table": "study",
-    "DatasetSpec": "study",
-    "ModelSpec": "study",
-    "AttackSpec": "study",
-    "unique_labels": "study",
-    "positive_budgets": "study",
-    "ModelsConfig": "study",
     "Context": "context",
+    "Cell": "cell",
+    "CellResult": "results",
+    "NotApplicable": "results",
+    "Rate": "results",
+    "Summary": "summary",
+    "Table": "summary",
+    "StudyConfig": "specs",
+    "ModelsConfig": "specs",
+    "AttacksConfig": "specs",
+    "DatasetSpec": "specs",
+    "ModelSpec": "specs",
+    "AttackSpec": "specs",
+    "positive_budgets": "specs",
+    "unique_labels": "specs",
+    "wilson_interval": "metrics",
+    # executors
     "Executor": "executors",
     "Outcome": "executors",
+    "CellTask": "runner",
     "failed_outcome": "executors",
     "now_ms": "executors",
-    "CellTask": "runner",
+    # running things from Python
     "run_study": "runner",
-    "wilson_interval": "metrics",
-    "rate": "metrics",
-    "evaluation_points": "data",
-    "Registry": "registry",
-    "RegistryError": "registry",
+    "train_model": "context",
     "load_registry": "plugin_manager",
+    "Registry": "registry",
+    "ConfigError": "validation",
 }
 
 __all__ = ["hookimpl", *_EXPORTS]
@@ -71,15 +93,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .attacks import (
-        Attack,
-        loss_gradient,
-        perturbation_norm,
-        project,
-        random_in_ball,
-        steepest_ascent,
-    )
-    from .context import Context
+    from .attacks import Attack, AttackResult, Norm, TargetRule
+    from .cell import Cell
+    from .context import Context, train_model
     from .data import (
         DataFilesMissing,
         Dataset,
@@ -89,32 +105,37 @@ if TYPE_CHECKING:
         stratified_split,
         subsample,
     )
+    from .deepfool import deepfool
     from .executors import Executor, Outcome, failed_outcome, now_ms
-    from .metrics import rate, wilson_interval
-    from .models import (
-        DECISION,
-        GRADIENTS,
-        TREE,
-        LinearTwin,
-        Model,
-        SklearnModel,
-        TorchModel,
-        freeze,
+    from .geometry import (
+        flip_distance,
+        perturbation_norm,
+        project,
+        random_basis,
+        random_in_ball,
+        random_signs,
+        steepest_ascent,
     )
+    from .gradients import class_gradients, loss_gradient
+    from .lipschitz_bound import LipschitzBounded
+    from .metrics import wilson_interval
+    from .models import DECISION, GRADIENTS, TREE, Model, freeze
     from .plugin_manager import load_registry
-    from .registry import Registry, RegistryError
+    from .registry import Registry
+    from .results import CellResult, NotApplicable, Rate
     from .runner import CellTask, run_study
-    from .study import (
+    from .sklearn_model import LinearTwin, SklearnModel
+    from .specs import (
+        AttacksConfig,
         AttackSpec,
-        Cell,
-        CellResult,
         DatasetSpec,
         ModelsConfig,
         ModelSpec,
-        Study,
         StudyConfig,
-        Summary,
-        Table,
         positive_budgets,
         unique_labels,
     )
+    from .study import Study
+    from .summary import Summary, Table
+    from .torch_model import TorchModel
+    from .traits import ModelTraits, model_traits

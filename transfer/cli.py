@@ -142,8 +142,9 @@ def study_run(
     from rich.console import Console
 
     from .config import ConfigFileError, load_config, read_default_config
-    from .runner import ConfigError, run_study
+    from .runner import run_study
     from .tracking import ui_command
+    from .validation import ConfigError
 
     console = Console(stderr=True)
     if data_root:
@@ -174,8 +175,8 @@ def study_run(
     console.print(
         f"{len(result.results)} cells done ({result.resumed} resumed), {len(result.failed)} failed"
     )
-    for cell, error in result.failed.items():
-        console.print(f"[red]FAILED[/red] {cell.label}: {error.strip().splitlines()[-1]}")
+    for cell, trace in result.failed.items():
+        console.print(f"[red]FAILED[/red] {cell.label}: {trace.strip().splitlines()[-1]}")
     console.print(f"MLflow run: [bold]{result.run_id}[/bold] (experiment {result.experiment_id})")
     console.print(f"Dashboard:  {ui_command(result.tracking_uri)}", soft_wrap=True)
     console.print(f"Details:    transfer study show {result.run_id}")
@@ -194,19 +195,12 @@ def _rich_table(table: Any) -> Any:
 
 class _ProgressBar:
     def __init__(self, console: Any) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich import progress as rich
 
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("[dim]{task.fields[cell]}"),
-            console=console,
+        self.progress = rich.Progress(
+            rich.TextColumn("{task.description}"), rich.BarColumn(), rich.MofNCompleteColumn(),
+            rich.TimeElapsedColumn(), rich.TimeRemainingColumn(),
+            rich.TextColumn("[dim]{task.fields[cell]}"), console=console,
         )
         self.task: Any = None
 
@@ -215,7 +209,10 @@ class _ProgressBar:
         self.task = self.progress.add_task("cells", total=total, completed=resumed, cell="")
 
     def advance(self, outcome: Any) -> None:
-        status = "failed" if outcome.result is None else outcome.result.status
+        from .results import NotApplicable
+
+        status = ("failed" if outcome.result is None
+                  else "n/a" if isinstance(outcome.result, NotApplicable) else "ok")
         self.progress.update(self.task, advance=1, cell=f"{outcome.cell.label} ({status})")
 
     def stop(self) -> None:

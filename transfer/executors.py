@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cell import Cell
 from .hookspecs import hookimpl
-from .study import Cell, CellResult
+from .results import CellResult, NotApplicable
 
 
 @dataclass
@@ -19,7 +20,7 @@ class Outcome:
     """A finished cell: its result, or the traceback of the exception it raised."""
 
     cell: Cell
-    result: CellResult | None
+    result: CellResult | NotApplicable | None
     error: str | None = None
     models: list[dict[str, Any]] = field(default_factory=list)
     started_ms: int = 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 
 
@@ -21,11 +19,3 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def rate(successes: torch.Tensor, among: torch.Tensor) -> dict[str, float]:
-    """The share of ``among`` (a boolean mask) where ``successes`` holds, with its count, number
-    of trials and 95% Wilson interval; the rate is NaN when there are no trials."""
-    k, n = int(successes[among].sum()), int(among.sum())
-    low, high = wilson_interval(k, n)
-    return {"rate": k / n if n else math.nan, "count": k, "n": n, "ci_low": low, "ci_high": high}

@@ -5,86 +5,65 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .context import Context, ModelCache, default_cache_dir, resolve_device, validate_components
+from .cell import Cell, stable_hash
+from .context import Context
+from .device import resolve_device
 from .executors import Outcome, failed_outcome, now_ms
+from .model_cache import ModelCache, default_cache_dir
 from .plugin_manager import load_registry
 from .registry import Registry
-from .study import Cell, CellResult, Study, StudyConfig, Summary, stable_hash
+from .results import CellResult, NotApplicable, ResultFormatError
+from .specs import StudyConfig
+from .study import Study
+from .summary import Summary
 from .tracking import Tracker
-
-
-class ConfigError(ValueError):
-    """A config that does not validate; the message names the field and the allowed values."""
-
-
-def validate_config(registry: Registry, data: dict[str, Any]) -> tuple[Study, StudyConfig]:
-    """The study object and its validated config (plugin names and parameters checked too)."""
-    from pydantic import ValidationError
-
-    if "study" not in data:
-        raise ConfigError("the config has no 'study' field naming the study to run")
-    study: Study = registry.create("study", data["study"])
-    try:
-        config = type(study).Config.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(format_validation_error(error)) from None
-    try:
-        validate_components(registry, config)
-    except (KeyError, ValueError) as error:
-        raise ConfigError(str(error)) from None
-    return study, config
-
-
-def format_validation_error(error: Any) -> str:
-    lines = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "(config)"
-        lines.append(f"{where}: {problem['msg']} (got {problem.get('input')!r})")
-    return "invalid config:\n  " + "\n  ".join(lines)
+from .validation import ConfigError, validate_config
 
 
 @dataclass
 class CellTask:
-    """Runs one cell anywhere: plain data that pickles, rebuilding the registry where it lands."""
+    """Runs one cell anywhere: plain data that pickles, rebuilding the registry where it lands.
+
+    ``config`` is the config the driver validated (resolved to JSON); a worker reads it back into
+    the study's config type without validating the plugins again."""
 
     config: dict[str, Any]
     device: str = "auto"
     plugins_dir: str | None = None
     cache_dir: str | None = None
-    _context: Context | None = field(default=None, repr=False, compare=False)
-    _study: Study | None = field(default=None, repr=False, compare=False)
+    _context: Context[Any] | None = field(default=None, repr=False, compare=False)
+    _study: Study[Any, Any] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_context": None, "_study": None}
 
-    def prepare(self, registry: Registry | None = None) -> None:
-        if self._context is not None:
-            return
-        registry = registry or load_registry(self.plugins_dir)
-        study, config = validate_config(registry, self.config)
-        cache = ModelCache(Path(self.cache_dir) if self.cache_dir else default_cache_dir())
-        self._study = study
-        self._context = Context(registry, config, resolve_device(self.device), cache)
-
-    @property
-    def context(self) -> Context:
-        self.prepare()
-        assert self._context is not None
+    def prepare(
+        self,
+        registry: Registry | None = None,
+        study: Study[Any, Any] | None = None,
+        config: StudyConfig | None = None,
+    ) -> Context[Any]:
+        if self._context is None:
+            registry = registry or load_registry(self.plugins_dir)
+            study = study or registry.create("study", self.config["study"])
+            config = config or study.Config.model_validate(self.config)
+            self._study = study
+            self._context = Context(registry, config, resolve_device(self.device),
+                                    ModelCache(self.cache_dir))
         return self._context
 
     def __call__(self, cell: Cell) -> Outcome:
         started = now_ms()
         try:
-            self.prepare()
-            assert self._context is not None and self._study is not None
-            self._context.models_used = {}
-            result = self._study.run(cell, self._context)
+            context = self.prepare()
+            assert self._study is not None
+            context.models_used = {}
+            result = self._study.run(cell, context)
         except Exception:
             return failed_outcome(cell, started)
-        models = [asdict(r) for r in self._context.models_used.values()]
+        models = [asdict(r) for r in context.models_used.values()]
         return Outcome(cell, result, None, models, started, now_ms())
 
 
@@ -95,13 +74,13 @@ class StudyRun:
     run_id: str
     experiment_id: str
     tracking_uri: str
-    results: dict[Cell, CellResult]
+    results: dict[Cell, CellResult | NotApplicable]
     failed: dict[Cell, str]
     resumed: int
     summary: Summary
 
 
-class Progress:
+class Progress(Protocol):
     """What the runner reports while it works; the CLI shows it as a progress bar."""
 
     def start(self, total: int, resumed: int) -> None: ...
@@ -109,6 +88,41 @@ class Progress:
     def advance(self, outcome: Outcome) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class Silent:
+    """Reports nothing."""
+
+    def start(self, total: int, resumed: int) -> None:
+        return None
+
+    def advance(self, outcome: Outcome) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+def read_back(
+    study: Study[Any, Any], cells: list[Cell], stored: dict[str, list[dict[str, Any]]],
+    log: Callable[[str], None],
+) -> dict[Cell, CellResult | NotApplicable]:
+    """The finished cells' results, newest readable first; cells whose stored results this
+    version cannot read are reported and left to compute again."""
+    results: dict[Cell, CellResult | NotApplicable] = {}
+    unreadable: dict[Cell, str] = {}
+    for cell in cells:
+        for blob in stored.get(cell.key, []):
+            try:
+                results[cell] = study.decode(blob)
+                break
+            except ResultFormatError as error:
+                unreadable[cell] = str(error)
+    unreadable = {c: why for c, why in unreadable.items() if c not in results}
+    if unreadable:
+        log(f"{len(unreadable)} finished cells hold results this version cannot read "
+            f"({next(iter(unreadable.values()))}); computing them again")
+    return results
 
 
 def run_study(
@@ -125,30 +139,30 @@ def run_study(
     progress: Progress | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> StudyRun:
-    """Run (or resume) a study and record it in MLflow; see ARCHITECTURE.md, "Data flow"."""
+    """Run (or resume) a study and record it in MLflow (a parent run, a child run per cell)."""
     registry = registry or load_registry(plugins_dir)
     study, config = validate_config(registry, config_data)
+    try:
+        torch_device = resolve_device(device)
+    except ValueError as error:
+        raise ConfigError(f"--device: {error}") from None
     resolved = config.model_dump(mode="json")
     cache_dir = cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or str(default_cache_dir())
     task = CellTask(resolved, device, plugins_dir, cache_dir)
-    task.prepare(registry)
-    try:
-        study.validate(config, task.context)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    task.prepare(registry, study, config)
     runner = registry.create("executor", executor, **(executor_options or {}))
-    progress = progress or Progress()
+    progress = progress or Silent()
 
     tracker = Tracker(tracking_uri)
     experiment_id = tracker.experiment(experiment or config.study)
     config_hash = stable_hash(resolved)
-    parent, finished, complete = tracker.open_study(
+    parent, stored, complete = tracker.open_study(
         experiment_id, config.study, config_hash, resolved
     )
-    tracker.log_environment(parent, str(resolve_device(device)), executor)
+    tracker.log_environment(parent, str(torch_device), executor)
     cells = study.plan(config)
-    results = {cell: finished[cell.key] for cell in cells if cell.key in finished}
-    todo = [cell for cell in cells if cell.key not in finished]
+    results = read_back(study, cells, stored, log)
+    todo = [cell for cell in cells if cell not in results]
     if results:
         log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
     failed: dict[Cell, str] = {}
@@ -156,7 +170,7 @@ def run_study(
     try:
         for outcome in runner.run(task, todo):
             model_runs = tracker.record_models(outcome.models)
-            tracker.log_cell(experiment_id, parent, outcome, model_runs)
+            tracker.log_cell(experiment_id, parent, outcome, study.result_format, model_runs)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
             else:

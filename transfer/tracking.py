@@ -11,11 +11,8 @@ import csv
 import io
 import json
 import os
-import platform
 import re
-import subprocess
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +23,10 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
+from .environment import environment  # noqa: E402
 from .executors import Outcome  # noqa: E402
-from .study import CellResult, Summary, Table  # noqa: E402
+from .results import NotApplicable, encode  # noqa: E402
+from .summary import Summary, Table  # noqa: E402
 
 MODELS_EXPERIMENT = "transfer-models"
 ROLE, CONFIG_HASH, CELL_KEY, MODEL_KEY = (
@@ -82,9 +81,9 @@ class Tracker:
 
     def open_study(
         self, experiment_id: str, study: str, config_hash: str, config: dict[str, Any]
-    ) -> tuple[str, dict[str, CellResult], bool]:
-        """The parent run for this exact config (resumed if one exists), its finished cells, and
-        whether that run had already finished completely (its summary is then logged)."""
+    ) -> tuple[str, dict[str, list[dict[str, Any]]], bool]:
+        """The parent run for this exact config (resumed if one exists), the stored results of its
+        finished cells, and whether that run had already finished completely."""
         previous = self.client.search_runs(
             [experiment_id],
             filter_string=f"tags.`{ROLE}` = 'study' and tags.`{CONFIG_HASH}` = '{config_hash}'",
@@ -109,7 +108,8 @@ class Tracker:
         return run_id, {}, False
 
     def _children(self, experiment_id: str, parent: str) -> list[Any]:
-        runs, token = [], None
+        runs: list[Any] = []
+        token = None
         while True:
             page = self.client.search_runs(
                 [experiment_id], filter_string=f"tags.`{PARENT}` = '{parent}'",
@@ -120,74 +120,64 @@ class Tracker:
             if not token:
                 return runs
 
-    def finished_cells(self, experiment_id: str, parent: str) -> dict[str, CellResult]:
-        finished: dict[str, CellResult] = {}
+    def finished_cells(self, experiment_id: str, parent: str) -> dict[str, list[dict[str, Any]]]:
+        """Per cell key, the stored results of its finished child runs, newest first."""
+        finished: dict[str, list[dict[str, Any]]] = {}
+        runs = sorted(self._children(experiment_id, parent), key=lambda r: -r.info.start_time)
         with tempfile.TemporaryDirectory() as scratch:
-            for run in self._children(experiment_id, parent):
+            for run in runs:
                 key = run.data.tags.get(CELL_KEY)
-                if run.info.status != "FINISHED" or key is None or key in finished:
+                if run.info.status != "FINISHED" or key is None:
                     continue
                 path = self.client.download_artifacts(run.info.run_id, RESULT_FILE, scratch)
-                finished[key] = CellResult.from_json(json.loads(Path(path).read_text()))
+                finished.setdefault(key, []).append(json.loads(Path(path).read_text()))
         return finished
 
     def log_environment(self, run_id: str, device: str, executor: str) -> None:
-        versions = {}
-        for package in ("transfer", "torch", "timm", "scikit-learn", "mlflow", "numpy", "scipy"):
-            try:
-                versions[package] = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                versions[package] = "not installed"
-        environment = {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "device": device,
-            "executor": executor,
-            "git_commit": _git_commit(),
-            "versions": versions,
-        }
+        described = environment(device, executor)
         tags = [RunTag("transfer.device", device), RunTag("transfer.executor", executor),
-                RunTag("transfer.git_commit", environment["git_commit"])]
+                RunTag("transfer.git_commit", described["git_commit"])]
         self.client.log_batch(run_id, tags=tags)
-        self.client.log_dict(run_id, environment, "environment.json")
+        self.client.log_dict(run_id, described, "environment.json")
 
     # --- cells ----------------------------------------------------------------------------------
     def log_cell(
-        self, experiment_id: str, parent: str, outcome: Outcome, model_runs: list[str]
+        self, experiment_id: str, parent: str, outcome: Outcome, result_format: int,
+        model_runs: list[str],
     ) -> str:
         cell, result = outcome.cell, outcome.result
         tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
                 "transfer.model_runs": ",".join(model_runs)}
-        if result is not None and result.status != "ok":
-            tags.update({"transfer.status": result.status, "transfer.reason": result.reason[:5000]})
+        if isinstance(result, NotApplicable):
+            tags.update({"transfer.status": "n/a", "transfer.reason": result.reason[:5000]})
         run = self.client.create_run(
             experiment_id, start_time=outcome.started_ms, tags=tags, run_name=cell.label
         )
         run_id = run.info.run_id
         try:
-            status = self._log_cell_body(run_id, outcome)
+            status = self._log_cell_body(run_id, outcome, result_format)
         except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
             self.client.set_terminated(run_id, "KILLED")
             raise
         self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
         return run_id
 
-    def _log_cell_body(self, run_id: str, outcome: Outcome) -> str:
+    def _log_cell_body(self, run_id: str, outcome: Outcome, result_format: int) -> str:
         result = outcome.result
         params = [Param(k, str(v)) for k, v in outcome.cell.params]
         metrics = []
-        if result is not None:
+        if result is not None and not isinstance(result, NotApplicable):
             metrics = [Metric(k, float(v), outcome.finished_ms, 0)
-                       for k, v in result.metrics.items() if v == v]  # NaN: undefined, not logged
+                       for k, v in result.metrics().items() if v == v]  # NaN: undefined
             metrics += [Metric(name, float(value), outcome.finished_ms, int(step))
-                        for name, points in result.series.items()
+                        for name, points in result.series().items()
                         for step, value in points if value == value]
         for index, batch in enumerate(_batched(metrics, 1000) or [[]]):
             self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
         if result is None:
             self.client.log_text(run_id, outcome.error or "", "traceback.txt")
             return "FAILED"
-        self.client.log_dict(run_id, result.to_json(), RESULT_FILE)
+        self.client.log_dict(run_id, encode(result, result_format), RESULT_FILE)
         return "FINISHED"
 
     # --- trained models -------------------------------------------------------------------------
@@ -294,18 +284,3 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(item, f"{prefix}{key}."))
         return out
     return {prefix.rstrip("."): value}
-
-
-def _git_commit() -> str:
-    for folder in (Path(__file__).resolve().parent, Path.cwd()):
-        try:
-            out = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if out.returncode == 0:
-            return out.stdout.strip()
-    return "unknown"
-
-

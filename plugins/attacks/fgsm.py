@@ -8,7 +8,7 @@ class (Kurakin et al. 2016).
 
 Example::
 
-    x_adv = FGSM()(model, x, y, eps=0.1, bounds=(0.0, 1.0))
+    x_adv = FGSM()(model, x, y, eps=0.1, bounds=(0.0, 1.0)).x_adv
 """
 
 from __future__ import annotations
@@ -17,13 +17,24 @@ from typing import Any
 
 import torch
 
-from transfer import Attack, Model, hookimpl, loss_gradient, steepest_ascent
+from transfer import (
+    Attack,
+    AttackResult,
+    Model,
+    Norm,
+    TargetRule,
+    hookimpl,
+    loss_gradient,
+    steepest_ascent,
+)
 
 
 class FGSM(Attack):
     """One step of size ``eps`` along the sign of the loss gradient (L-inf)."""
 
-    def __init__(self, norm: str = "linf", clip: bool = True, target: str = "none") -> None:
+    def __init__(
+        self, norm: Norm = "linf", clip: bool = True, target: TargetRule = "none"
+    ) -> None:
         super().__init__(norm=norm, clip=clip, target=target)
 
     def __call__(
@@ -35,17 +46,19 @@ class FGSM(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
         x = x.to(model.device)
         targets = self.chosen_targets(model, x, y, seed)
         step = steepest_ascent(loss_gradient(model, x, y, targets), self.norm)
-        return self.finish(x, x + eps * step, eps, bounds)
+        return self.finish(x, x + eps * step, eps, bounds, targets=targets)
 
 
 class FGM(FGSM):
     """One step of L2 length ``eps`` along the normalised loss gradient."""
 
-    def __init__(self, norm: str = "l2", clip: bool = True, target: str = "none") -> None:
+    def __init__(
+        self, norm: Norm = "l2", clip: bool = True, target: TargetRule = "none"
+    ) -> None:
         super().__init__(norm=norm, clip=clip, target=target)
 
 

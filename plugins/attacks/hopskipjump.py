@@ -8,7 +8,7 @@ boundary; each iteration then estimates the boundary's normal by Monte-Carlo que
 baseline), steps along it with a geometrically shrinking size ξ_t = ‖x_t − x‖/√t until the point is
 adversarial again, and binary-searches back to the boundary. A point stops when its perturbation
 is within eps or its next iteration would exceed ``max_queries``. Batched over points; the queries
-per point are counted (``stats["queries_mean"]``).
+per point are counted (the measures ``queries_mean`` and ``queries_max``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from transfer import Attack, Model, hookimpl
+from transfer import Attack, AttackResult, Model, hookimpl
 
 
 class HopSkipJump(Attack):
@@ -42,7 +42,7 @@ class HopSkipJump(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
         p = self.params
         generator = torch.Generator().manual_seed(seed)
         device = x.device
@@ -120,9 +120,9 @@ class HopSkipJump(Attack):
             if len(moved):
                 current[index[moved]] = boundary(index[moved], candidate[moved])
 
-        self.stats = {"queries_mean": queries.mean().item(), "queries_max": queries.max().item()}
+        measures = {"queries_mean": queries.mean().item(), "queries_max": queries.max().item()}
         best = torch.where(found.view(-1, *[1] * len(shape)), current, x)
-        return self.finish(x, best, eps, bounds).to(device)
+        return self.finish(x.to(device), best.to(device), eps, bounds, measures=measures)
 
 
 @hookimpl

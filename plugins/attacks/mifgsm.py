@@ -8,7 +8,7 @@ with α = eps/steps and Π the projection onto the eps-ball and the bounds (L2: 
 
 Example::
 
-    x_adv = MIFGSM(steps=10, decay=1.0)(model, x, y, eps=0.1, bounds=(0.0, 1.0))
+    x_adv = MIFGSM(steps=10, decay=1.0)(model, x, y, eps=0.1, bounds=(0.0, 1.0)).x_adv
 """
 
 from __future__ import annotations
@@ -17,15 +17,24 @@ from typing import Any
 
 import torch
 
-from transfer import Attack, Model, hookimpl, loss_gradient, steepest_ascent
+from transfer import (
+    Attack,
+    AttackResult,
+    Model,
+    Norm,
+    TargetRule,
+    hookimpl,
+    loss_gradient,
+    steepest_ascent,
+)
 
 
 class MIFGSM(Attack):
     """Iterative FGSM whose step follows an accumulated, L1-normalised gradient (momentum)."""
 
     def __init__(
-        self, norm: str = "linf", steps: int = 10, decay: float = 1.0, clip: bool = True,
-        target: str = "none",
+        self, norm: Norm = "linf", steps: int = 10, decay: float = 1.0, clip: bool = True,
+        target: TargetRule = "none",
     ) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, not {steps}")
@@ -40,7 +49,7 @@ class MIFGSM(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
         steps, decay = self.params["steps"], self.params["decay"]
         x = x.to(model.device)
         targets = self.chosen_targets(model, x, y, seed)
@@ -51,9 +60,9 @@ class MIFGSM(Attack):
             grad = loss_gradient(model, x_adv, y, targets)
             l1 = grad.abs().flatten(1).sum(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
             momentum = decay * momentum + grad / l1
-            x_adv = self.finish(x, x_adv + alpha * steepest_ascent(momentum, self.norm), eps,
-                                bounds)
-        return x_adv
+            x_adv = self.constrain(x, x_adv + alpha * steepest_ascent(momentum, self.norm), eps,
+                                   bounds)
+        return AttackResult(x_adv, targets)
 
 
 @hookimpl

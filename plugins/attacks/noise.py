@@ -8,13 +8,14 @@ draw is rescaled to L2 norm exactly eps. Seeded: the same seed gives the same no
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 
-from transfer import Attack, Model, hookimpl, perturbation_norm
+from transfer import Attack, AttackResult, Model, Norm, hookimpl, perturbation_norm
 
-DISTRIBUTIONS = ("sign", "uniform", "gaussian")
+Distribution = Literal["sign", "uniform", "gaussian"]
+DISTRIBUTIONS = get_args(Distribution)
 
 
 class Noise(Attack):
@@ -22,7 +23,9 @@ class Noise(Attack):
 
     requires = frozenset()
 
-    def __init__(self, distribution: str = "sign", norm: str = "linf", clip: bool = True) -> None:
+    def __init__(
+        self, distribution: Distribution = "sign", norm: Norm = "linf", clip: bool = True
+    ) -> None:
         if distribution not in DISTRIBUTIONS:
             raise ValueError(
                 f"distribution must be one of {', '.join(DISTRIBUTIONS)}, not {distribution!r}"
@@ -38,7 +41,7 @@ class Noise(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
         generator = torch.Generator().manual_seed(seed)
         draw = torch.randn(x.shape, generator=generator)
         if self.params["distribution"] == "sign":

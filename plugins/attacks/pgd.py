@@ -8,7 +8,7 @@ start, PGD is exactly FGSM.
 
 Example::
 
-    x_adv = PGD(steps=10)(model, x, y, eps=0.1, bounds=(0.0, 1.0), seed=0)
+    x_adv = PGD(steps=10)(model, x, y, eps=0.1, bounds=(0.0, 1.0), seed=0).x_adv
 """
 
 from __future__ import annotations
@@ -17,7 +17,17 @@ from typing import Any
 
 import torch
 
-from transfer import Attack, Model, hookimpl, loss_gradient, random_in_ball, steepest_ascent
+from transfer import (
+    Attack,
+    AttackResult,
+    Model,
+    Norm,
+    TargetRule,
+    hookimpl,
+    loss_gradient,
+    random_in_ball,
+    steepest_ascent,
+)
 
 
 class PGD(Attack):
@@ -25,12 +35,12 @@ class PGD(Attack):
 
     def __init__(
         self,
-        norm: str = "linf",
+        norm: Norm = "linf",
         steps: int = 10,
         alpha: float | None = None,
         random_start: bool = True,
         clip: bool = True,
-        target: str = "none",
+        target: TargetRule = "none",
     ) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, not {steps}")
@@ -46,7 +56,7 @@ class PGD(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
         steps, alpha = self.params["steps"], self.params["alpha"]
         alpha = 2.5 * eps / steps if alpha is None else alpha
         x = x.to(model.device)
@@ -55,11 +65,11 @@ class PGD(Attack):
         if self.params["random_start"]:
             generator = torch.Generator().manual_seed(seed)
             start = random_in_ball(x.shape, eps, self.norm, generator).to(x.device)
-            x_adv = self.finish(x, x + start, eps, bounds)
+            x_adv = self.constrain(x, x + start, eps, bounds)
         for _ in range(steps):
             step = steepest_ascent(loss_gradient(model, x_adv, y, targets), self.norm)
-            x_adv = self.finish(x, x_adv + alpha * step, eps, bounds)
-        return x_adv
+            x_adv = self.constrain(x, x_adv + alpha * step, eps, bounds)
+        return AttackResult(x_adv, targets)
 
 
 class BIM(PGD):
@@ -67,12 +77,12 @@ class BIM(PGD):
 
     def __init__(
         self,
-        norm: str = "linf",
+        norm: Norm = "linf",
         steps: int = 10,
         alpha: float | None = None,
         random_start: bool = False,
         clip: bool = True,
-        target: str = "none",
+        target: TargetRule = "none",
     ) -> None:
         super().__init__(norm, steps, alpha, random_start, clip, target)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from transfer import TREE, Attack, Model, hookimpl
+from transfer import TREE, Attack, AttackResult, Model, Norm, SklearnModel, hookimpl
 
 
 def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,7 +51,7 @@ class TreeAttack(Attack):
 
     requires = frozenset({TREE})
 
-    def __init__(self, norm: str = "l2", clip: bool = True, chunk: int = 64) -> None:
+    def __init__(self, norm: Norm = "l2", clip: bool = True, chunk: int = 64) -> None:
         super().__init__(norm=norm, clip=clip, chunk=chunk)
 
     def __call__(
@@ -63,7 +63,8 @@ class TreeAttack(Attack):
         *,
         bounds: tuple[float, float],
         seed: int = 0,
-    ) -> torch.Tensor:
+    ) -> AttackResult:
+        assert isinstance(model, SklearnModel), "the tree attack reads a scikit-learn tree"
         estimator = model.estimator
         flat = x.detach().flatten(1).cpu().to(torch.float32)
         low, high, leaf_class = leaf_boxes(estimator.tree_, flat.shape[1])

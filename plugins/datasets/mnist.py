@@ -26,7 +26,9 @@ CLASSES = {
     "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                       "Sneaker", "Bag", "Ankle boot"),
 }
-DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+DTYPES: dict[int, str] = {
+    0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
+}
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -36,7 +38,7 @@ def read_idx(path: Path) -> np.ndarray:
         raise ValueError(f"{path} is not an IDX file")
     rank = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
-    data = np.frombuffer(raw, dtype=DTYPES[raw[2]], offset=4 + 4 * rank)
+    data: np.ndarray = np.frombuffer(raw, dtype=DTYPES[raw[2]], offset=4 + 4 * rank)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says {shape}, file holds {data.size} values")
     return data.reshape(shape)

@@ -47,6 +47,7 @@ class RBFNet(TorchModel):
 
     def initialise(self, net: nn.Module, dataset: Dataset, seed: int) -> None:
         """Centres start at random training samples of their own class."""
+        assert isinstance(net, RBFLayer)
         generator = torch.Generator().manual_seed(seed)
         flat = dataset.x_train.flatten(1)
         with torch.no_grad():

@@ -39,6 +39,11 @@ class RBFSVMTwin(nn.Module):
         as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
         self.gamma = float(svc._gamma)
         self.binary = n == 2
+        self.support: torch.Tensor
+        self.support_sq: torch.Tensor
+        self.coef: torch.Tensor
+        self.intercept: torch.Tensor
+        self.incidence: torch.Tensor
         self.register_buffer("support", as_tensor(svc.support_vectors_))
         self.register_buffer("support_sq", as_tensor((svc.support_vectors_ ** 2).sum(1)))
         self.register_buffer("coef", as_tensor(coef))

@@ -1,0 +1,80 @@
+"""Typed cell results: what a study's ``run`` returns, and how it is stored and read back.
+
+Each study declares its own :class:`CellResult` subclass (a pydantic model) with typed fields, and
+says which metrics MLflow shows (``metrics()``, ``series()``). A pairing that cannot run returns
+:class:`NotApplicable` with the reason. Stored results carry the study's ``result_format``; a
+stored result of another format is converted by the study or reported as unreadable (the cell is
+then computed again), never half-read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from .metrics import wilson_interval
+
+
+class CellResult(BaseModel):
+    """Base of every study's cell result: typed fields, and the metrics to log in MLflow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics for the cell's MLflow run (NaN means undefined)."""
+        return {}
+
+    def series(self) -> dict[str, list[tuple[float, float]]]:
+        """Metrics along a step (e.g. k, the eps index): ``{name: [(step, value), ...]}``."""
+        return {}
+
+
+class NotApplicable(BaseModel):
+    """A cell that cannot run (e.g. a gradient attack on a decision tree), and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str
+
+
+class ResultFormatError(ValueError):
+    """A stored cell result this version cannot read."""
+
+
+class Rate(BaseModel):
+    """A share of trials with its count, number of trials and 95% Wilson interval (NaN rate
+    when there are no trials)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate: float
+    count: int
+    n: int
+    ci_low: float
+    ci_high: float
+
+    @classmethod
+    def of(cls, successes: torch.Tensor, among: torch.Tensor) -> Rate:
+        """The share of ``among`` (a boolean mask) where ``successes`` holds."""
+        k, n = int(successes[among].sum()), int(among.sum())
+        low, high = wilson_interval(k, n)
+        return cls(rate=k / n if n else math.nan, count=k, n=n, ci_low=low, ci_high=high)
+
+    def metrics(self, stem: str, suffix: str = "", rate_name: str | None = None
+                ) -> dict[str, float]:
+        """``{rate_name or stem}{suffix}`` and ``{stem}_ci_low{suffix}`` (and ci_high, count, n)."""
+        return {f"{rate_name or stem}{suffix}": self.rate, f"{stem}_ci_low{suffix}": self.ci_low,
+                f"{stem}_ci_high{suffix}": self.ci_high, f"{stem}_count{suffix}": self.count,
+                f"{stem}_n{suffix}": self.n}
+
+
+NOT_APPLICABLE = "n/a"
+
+
+def encode(result: CellResult | NotApplicable, result_format: int) -> dict[str, Any]:
+    """The stored form of a result: its format, its status and its fields."""
+    status = NOT_APPLICABLE if isinstance(result, NotApplicable) else "ok"
+    return {"format": result_format, "status": status, "result": result.model_dump()}

@@ -1,0 +1,27 @@
+"""What a study's summary logs to its parent run and prints on the terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclass
+class Table:
+    """A summary table: named columns of equal length."""
+
+    columns: dict[str, list[Any]]
+    title: str = ""
+
+
+@dataclass
+class Summary:
+    """Tables and figures for the parent run, headline metrics, and tables for the terminal."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    terminal: list[Table] = field(default_factory=list)

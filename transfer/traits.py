@@ -1,0 +1,36 @@
+"""What a registered model family can do, read from its class without building a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from .registry import Registry
+from .specs import ModelSpec
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """A model family's class name (for messages) and its capabilities."""
+
+    kind: str
+    capabilities: frozenset[str]
+
+    def missing(self, required: frozenset[str], who: str) -> str | None:
+        """Why ``who`` (an attack or a study part) cannot use this model, or ``None``."""
+        absent = sorted(required - self.capabilities)
+        if not absent:
+            return None
+        return (f"{who} needs {', '.join(absent)}, which {self.kind} does not have "
+                f"(capabilities: {', '.join(sorted(self.capabilities))})")
+
+
+def model_traits(registry: Registry, spec: ModelSpec) -> ModelTraits:
+    """Traits of the model a spec names. A class factory is read, not built; a plain function
+    factory has to be called (the only way to learn what it returns)."""
+    factory = registry.get("model", spec.name)
+    owner = factory.func if isinstance(factory, partial) else factory
+    if isinstance(owner, type):
+        return ModelTraits(owner.__name__, frozenset(getattr(owner, "capabilities", ())))
+    model = factory(**spec.params)
+    return ModelTraits(type(model).__name__, frozenset(model.capabilities))
