@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, NotApplicable, Summary, Table
+from transfer import Cell, NotApplicable, Summary, Table, status_of
 
 from .ensemble_source import EnsembleResult, EnsembleSourceConfig
 
@@ -29,7 +29,7 @@ def summarize(
     for cell in cells:
         result = results.get(cell)
         done = result if isinstance(result, EnsembleResult) else None
-        status = "missing" if result is None else "ok" if done is not None else "n/a"
+        status = status_of(result)
         if cell["kind"] == "whitebox":
             if done is not None:
                 for member, entry in done.whitebox.items():

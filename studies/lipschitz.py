@@ -48,6 +48,7 @@ from transfer import (
     evaluation_points,
     hookimpl,
     random_in_ball,
+    status_of,
     unique_labels,
 )
 
@@ -225,7 +226,7 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
             result = results.get(cell)
             model = cell["model"]
             done = result if isinstance(result, LipschitzResult) else None
-            status = "missing" if result is None else "ok" if done is not None else "n/a"
+            status = status_of(result)
             metrics = done.metrics() if done is not None else {}
             overview["model"].append(model)
             overview["status"].append(status)

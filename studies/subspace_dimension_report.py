@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, NotApplicable, Summary, Table
+from transfer import Cell, NotApplicable, Summary, Table, status_of
 
 from .subspace_dimension import SubspaceDimensionConfig, SubspaceResult
 
@@ -28,7 +28,7 @@ def summarize(
     for cell in cells:
         result = results.get(cell)
         done = result if isinstance(result, SubspaceResult) else None
-        status = "missing" if result is None else "ok" if done is not None else "n/a"
+        status = status_of(result)
         dimension["source"].append(cell["source"])
         dimension["norm"].append(cell["norm"])
         dimension["eps"].append(cell["eps"])

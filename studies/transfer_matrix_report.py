@@ -6,15 +6,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, NotApplicable, Rate, Summary, Table
+from transfer import Cell, NotApplicable, Rate, Summary, Table, status_of
 
 from .transfer_matrix import RATES, TransferMatrixConfig, TransferMatrixResult
 
 STATS = ("ci_low", "ci_high", "count", "n")
-
-
-def status_of(result: TransferMatrixResult | NotApplicable | None) -> str:
-    return "missing" if result is None else "n/a" if isinstance(result, NotApplicable) else "ok"
 
 
 def summarize(

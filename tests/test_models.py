@@ -17,6 +17,13 @@ EXAMPLES = {"timm:*": "timm:resnet18"}
 MODELS = [EXAMPLES.get(n, n) for n in load_registry().names("model")]
 FAST = {"mlp": {"epochs": 8}, "softmax": {"epochs": 8}, "cnn": {"epochs": 4},
         "maxout": {"epochs": 4}, "rbf-net": {"epochs": 8}, "timm:resnet18": {"epochs": 1}}
+# Test accuracy on digits with the FAST settings, about two points below what each reaches
+# (seed 0): mlp 94.2%, softmax 92.4%, cnn 92.7%, maxout 92.9%, rbf-net 94.9%, logreg 96.0%,
+# linear-svm 95.1%, rbf-svm 98.9%, decision-tree 85.8%, random-forest 96.7%, knn 98.0%; one epoch
+# of a ResNet-18 on 8x8 inputs reaches 26.9% (chance: 10%), enough to show that it learns.
+MINIMUM_ACCURACY = {"mlp": 0.92, "softmax": 0.90, "cnn": 0.90, "maxout": 0.90, "rbf-net": 0.92,
+                    "logreg": 0.94, "linear-svm": 0.93, "rbf-svm": 0.97, "decision-tree": 0.83,
+                    "random-forest": 0.94, "knn": 0.96, "timm:resnet18": 0.2}
 
 
 def _fit(registry, name, dataset, folder):
@@ -33,8 +40,7 @@ def test_every_model_fits_and_predicts(name, registry, digits, cache_dir):
     assert predictions.dtype == torch.int64 and predictions.shape == digits.y_test.shape
     accuracy = (predictions == digits.y_test).float().mean().item()
     assert accuracy == pytest.approx(record.clean_accuracy)
-    chance = 1 / digits.n_classes
-    assert accuracy > 2 * chance, f"{name} reached only {accuracy:.2f} on digits"
+    assert accuracy >= MINIMUM_ACCURACY[name], f"{name} reached only {accuracy:.3f} on digits"
     if GRADIENTS in model.capabilities:
         logits = model.logits(digits.x_test[:20])
         assert logits.shape == (20, digits.n_classes)

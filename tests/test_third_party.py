@@ -27,10 +27,12 @@ from transfer import (
 )
 
 ORDER: list[str] = []
+LOADS: list[int] = []
 
 
 def blobs(n_samples: int = 300, seed: int = 0) -> Dataset:
     """Three Gaussian blobs in 4 dimensions, scaled into [0, 1]."""
+    LOADS.append(n_samples)
     x, y = make_blobs(n_samples=n_samples, n_features=4, centers=3, random_state=seed)
     x = (x - x.min()) / (x.max() - x.min())
     half = n_samples // 2
@@ -102,8 +104,10 @@ def test_a_third_party_study_dataset_and_executor(tracking_uri):
     registry = load_registry(extra=[ThirdParty()])
     config = {"study": "accuracy", "models": ["logreg", "knn", "mlp"]}
     ORDER.clear()
+    LOADS.clear()
     result = run_study(config, registry=registry, tracking_uri=tracking_uri, executor="reverse")
     assert ORDER == ["mlp", "knn", "logreg"]
+    assert LOADS == [300], "validation loads nothing; the cells share one loaded dataset"
     accuracies = [r.accuracy for r in result.results.values()]
     assert all(0.9 <= a <= 1.0 for a in accuracies)  # three well separated blobs
     client = MlflowClient(tracking_uri)
@@ -112,5 +116,6 @@ def test_a_third_party_study_dataset_and_executor(tracking_uri):
     assert np.isclose(max(accuracies), result.summary.metrics["best_accuracy"])
 
     ORDER.clear()
+    LOADS.clear()
     again = run_study(config, registry=registry, tracking_uri=tracking_uri, executor="reverse")
-    assert ORDER == [] and again.resumed == 3
+    assert ORDER == [] and again.resumed == 3 and LOADS == []

@@ -56,6 +56,7 @@ _EXPORTS = {
     "CellResult": "results",
     "NotApplicable": "results",
     "Rate": "results",
+    "status_of": "results",
     "Summary": "summary",
     "Table": "summary",
     "StudyConfig": "specs",
@@ -122,7 +123,7 @@ if TYPE_CHECKING:
     from .models import DECISION, GRADIENTS, TREE, Model, freeze
     from .plugin_manager import load_registry
     from .registry import Registry
-    from .results import CellResult, NotApplicable, Rate
+    from .results import CellResult, NotApplicable, Rate, status_of
     from .runner import CellTask, run_study
     from .sklearn_model import LinearTwin, SklearnModel
     from .specs import (

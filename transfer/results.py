@@ -74,6 +74,13 @@ class Rate(BaseModel):
 NOT_APPLICABLE = "n/a"
 
 
+def status_of(result: CellResult | NotApplicable | None) -> str:
+    """``ok``, ``n/a`` or ``missing`` (a cell that did not finish), as the summary tables say."""
+    if result is None:
+        return "missing"
+    return NOT_APPLICABLE if isinstance(result, NotApplicable) else "ok"
+
+
 def encode(result: CellResult | NotApplicable, result_format: int) -> dict[str, Any]:
     """The stored form of a result: its format, its status and its fields."""
     status = NOT_APPLICABLE if isinstance(result, NotApplicable) else "ok"
