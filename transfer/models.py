@@ -68,6 +68,8 @@ class Model(ABC):
             raise RuntimeError(f"{type(self).__name__} is shared read-only by the model cache; "
                                "use module_copy() for a copy on another device or dtype")
         self.device = device
+        if self.torch_module is not None:
+            self.torch_module.to(device)
         return self
 
     @property

@@ -91,12 +91,6 @@ class SklearnModel(Model):
         labels = self.estimator.predict(flat)
         return torch.as_tensor(labels, dtype=torch.int64, device=x.device)
 
-    def to(self, device: torch.device | str) -> Model:
-        super().to(device)
-        if self.twin is not None:
-            self.twin.to(self.device)
-        return self
-
     def _save(self, directory: Path) -> None:
         import skops.io
 

@@ -99,12 +99,6 @@ class TorchModel(Model):
         with torch.no_grad():
             return self.logits(x).argmax(dim=1)
 
-    def to(self, device: torch.device | str) -> Model:
-        super().to(device)
-        if self.net is not None:
-            self.net.to(self.device)
-        return self
-
     def _save(self, directory: Path) -> None:
         assert self.net is not None, "model is not trained"
         torch.save(self.net.state_dict(), directory / "weights.pt")

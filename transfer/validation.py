@@ -13,7 +13,7 @@ import inspect
 import typing
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, PydanticUserError, ValidationError, create_model
 
 from .attacks import Attack
 from .models import Model
@@ -36,8 +36,8 @@ def format_validation_error(error: ValidationError, where: str = "") -> str:
     return "invalid config:\n  " + "\n  ".join(lines)
 
 
-def accepted_parameters(factory: Any) -> dict[str, tuple[Any, Any]] | None:
-    """``{name: (annotation, default)}`` of the keyword parameters a factory accepts, following
+def accepted_parameters(factory: Any) -> dict[str, Any] | None:
+    """``{name: annotation}`` of the keyword parameters a factory accepts, following
     ``**params`` up to the contract base; ``None`` when it accepts anything."""
     bound: set[str] = set()
     positional = 0
@@ -48,7 +48,7 @@ def accepted_parameters(factory: Any) -> dict[str, tuple[Any, Any]] | None:
         if isinstance(factory, type)
         else [(None, factory)]
     )
-    found: dict[str, tuple[Any, Any]] = {}
+    found: dict[str, Any] = {}
     for owner, function in functions:
         if owner in (Model, Attack):
             break
@@ -62,7 +62,7 @@ def accepted_parameters(factory: Any) -> dict[str, tuple[Any, Any]] | None:
             parameters = parameters[positional:]
         for p in parameters:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-                found.setdefault(p.name, (hints.get(p.name, Any), p.default))
+                found.setdefault(p.name, hints.get(p.name, Any))
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             break
     else:
@@ -87,17 +87,15 @@ def check_parameters(registry: Registry, spec: ComponentSpec, where: str = "") -
             f"{', '.join(map(repr, unknown))}; its parameters are: "
             f"{', '.join(sorted(allowed)) or 'none'}"
         )
-    fields: dict[str, Any] = {name: (hint, ...) for name, (hint, _) in allowed.items()
-                              if name in spec.params}
-    checker = create_model(  # type: ignore[call-overload]
-        "Parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
-    )
+    fields: dict[str, Any] = {name: (allowed[name], ...) for name in spec.params}
     try:
+        checker = create_model(  # type: ignore[call-overload]
+            "Parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
+        )
         checker.model_validate(spec.params)
     except ValidationError as error:
-        raise ConfigError(format_validation_error(
-            error, f"{where}params.")) from None
-    except TypeError:  # an annotation pydantic cannot check: its names were checked above
+        raise ConfigError(format_validation_error(error, f"{where}params.")) from None
+    except (TypeError, PydanticUserError):  # an annotation pydantic cannot check
         return
 
 
