@@ -83,7 +83,7 @@ def test_run_a_config_file_then_show_it(tmp_path, tracking_uri):
 
 
 def test_ui_prints_the_mlflow_command():
-    from transfer.tracking import ui_command
+    from transfer.store import ui_command
 
     command = ui_command("sqlite:////data/x/mlflow.db")
     assert command.startswith("mlflow ui --backend-store-uri sqlite:////data/x/mlflow.db")

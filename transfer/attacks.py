@@ -9,12 +9,16 @@ classes a targeted attack aimed at, and what the attack measured (queries, itera
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
 import torch
 
+from .attack_checks import AttackOutputError, check_attack_output
 from .geometry import per_sample_norm, project
 from .models import GRADIENTS, Model
 from .traits import ModelTraits
@@ -36,9 +40,20 @@ class AttackResult:
 
 
 class Attack(ABC):
-    """Base of every attack. Subclasses pass all their parameters to ``__init__``."""
+    """Base of every attack. Subclasses pass all their parameters to ``__init__``.
+
+    Every subclass's ``__call__`` is wrapped so that its output is checked (see
+    ``attack_checks``): a batch of the wrong shape, NaN/inf, or points outside the eps-ball or
+    (when clipping) the bounds raise ``AttackOutputError`` instead of being measured."""
 
     requires: ClassVar[frozenset[str]] = frozenset({GRADIENTS})
+    name: str = ""  # the registered name, set when the attack is built for a study
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is not None and not getattr(call, "checked", False):
+            cls.__call__ = _checked(call)  # type: ignore[method-assign]
 
     def __init__(self, *, norm: str = "linf", clip: bool = True, **params: Any) -> None:
         if norm not in NORMS:
@@ -116,3 +131,25 @@ class Attack(ABC):
         if self.clip:
             x_adv = x_adv.clamp(*bounds)
         return x_adv.detach()
+
+
+def _checked(call: Callable[..., Any]) -> Callable[..., AttackResult]:
+    signature = inspect.signature(call)
+
+    @functools.wraps(call)
+    def checked(self: Attack, *args: Any, **kwargs: Any) -> AttackResult:
+        result = call(self, *args, **kwargs)
+        name = self.name or type(self).__name__
+        if not isinstance(result, AttackResult):
+            raise AttackOutputError(
+                f"attack {name!r} returned {type(result).__name__}, not an AttackResult"
+            )
+        given = signature.bind(self, *args, **kwargs)
+        given.apply_defaults()
+        bounds = given.arguments.get("bounds") if self.clip else None
+        check_attack_output(name, self.norm, given.arguments["x"], result.x_adv,
+                            float(given.arguments["eps"]), bounds)
+        return result
+
+    checked.checked = True  # type: ignore[attr-defined]
+    return checked

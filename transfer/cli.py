@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ def _registry(plugins_dir: str | None) -> Any:
     try:
         return load_registry(plugins_dir)
     except Exception as error:  # a broken plugin must say which one
-        raise click.ClickException(f"loading plugins failed: {error}") from error
+        raise _user_error(f"loading plugins failed: {error}", error) from None
 
 
 class TransferGroup(click.Group):
@@ -51,9 +52,24 @@ class TransferGroup(click.Group):
         return command
 
 
+def _debug() -> bool:
+    return os.environ.get("TRANSFER_DEBUG", "") not in ("", "0")
+
+
+def _user_error(message: str, error: BaseException) -> click.ClickException:
+    """A clean one-line error; with ``--debug`` (or ``TRANSFER_DEBUG=1``) the traceback too."""
+    if _debug():
+        import traceback
+
+        traceback.print_exception(error)
+    return click.ClickException(message)
+
+
 @click.group(cls=TransferGroup)
 @click.version_option(package_name="transfer")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="TRANSFER_DEBUG",
+              help="Print Python tracebacks with errors, for bug reports (also TRANSFER_DEBUG=1).")
+def cli(debug: bool) -> None:
     """transfer: adversarial examples, how they transfer between models, and whether the
     theories that explain them hold. Every study is tracked in MLflow.
 
@@ -63,6 +79,8 @@ def cli() -> None:
       transfer study run transfer-matrix       a real transfer matrix on digits
       transfer ui                              browse the results in MLflow
     """
+    if debug:
+        os.environ["TRANSFER_DEBUG"] = "1"
 
 
 @cli.group()
@@ -143,9 +161,11 @@ def study_run(
 
     from .config import ConfigFileError, load_config, read_default_config
     from .runner import run_study
-    from .tracking import ui_command
+    from .store import TrackingUnavailable, ui_command
+    from .terminal import ProgressBar, rich_table
     from .validation import ConfigError
 
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: handled as Ctrl-C
     console = Console(stderr=True)
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())
@@ -157,21 +177,27 @@ def study_run(
             raise click.ClickException(f"config file {name_or_config} does not exist")
         else:
             data = read_default_config(_lookup(registry, "study", name_or_config), overrides)
-        bar = _ProgressBar(console) if progress else None
+        bar = ProgressBar(console) if progress else None
         result = run_study(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
             device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
             log=lambda message: console.print(f"[dim]{message}[/dim]"),
         )
-    except (ConfigError, ConfigFileError, KeyError, ValueError) as error:
-        raise click.ClickException(str(error)) from None
+    except (ConfigError, ConfigFileError, KeyError, ValueError, TrackingUnavailable) as error:
+        raise _user_error(str(error), error) from None
+    except OSError as error:  # a full or read-only disk met mid-study
+        where = f" {error.filename}" if error.filename else ""
+        raise _user_error(
+            f"cannot write{where}: {error.strerror or error}. Finished cells are saved; free "
+            f"space or fix the permissions, then run the same command again to resume", error
+        ) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished cells are saved; run the same command "
                       "again to resume[/yellow]")
         sys.exit(130)
     out = Console()
     for table in result.summary.terminal:
-        out.print(_rich_table(table))
+        out.print(rich_table(table))
     console.print(
         f"{len(result.results)} cells done ({result.resumed} resumed), {len(result.failed)} failed"
     )
@@ -184,39 +210,8 @@ def study_run(
         sys.exit(1)
 
 
-def _rich_table(table: Any) -> Any:
-    from rich.table import Table
-
-    rich_table = Table(*table.columns, title=table.title)
-    for row in zip(*table.columns.values(), strict=True):
-        rich_table.add_row(*(str(v) for v in row))
-    return rich_table
-
-
-class _ProgressBar:
-    def __init__(self, console: Any) -> None:
-        from rich import progress as rich
-
-        self.progress = rich.Progress(
-            rich.TextColumn("{task.description}"), rich.BarColumn(), rich.MofNCompleteColumn(),
-            rich.TimeElapsedColumn(), rich.TimeRemainingColumn(),
-            rich.TextColumn("[dim]{task.fields[cell]}"), console=console,
-        )
-        self.task: Any = None
-
-    def start(self, total: int, resumed: int) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task("cells", total=total, completed=resumed, cell="")
-
-    def advance(self, outcome: Any) -> None:
-        from .results import NotApplicable
-
-        status = ("failed" if outcome.result is None
-                  else "n/a" if isinstance(outcome.result, NotApplicable) else "ok")
-        self.progress.update(self.task, advance=1, cell=f"{outcome.cell.label} ({status})")
-
-    def stop(self) -> None:
-        self.progress.stop()
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @study.command("show")
@@ -235,7 +230,7 @@ def study_show(run_id: str, tracking_uri: str | None) -> None:
     try:
         info = Tracker(tracking_uri).describe(run_id)
     except Exception as error:
-        raise click.ClickException(f"cannot read run {run_id!r}: {error}") from None
+        raise _user_error(f"cannot read run {run_id!r}: {error}", error) from None
     console = Console()
     console.print(f"[bold]{info['name']}[/bold]  {info['run_id']}  status {info['status']}")
     for key, value in sorted(info["tags"].items()):
@@ -278,7 +273,7 @@ def ui(tracking_uri: str | None, port: int, host: str) -> None:
     """Open the MLflow dashboards on the study store (runs `mlflow ui`)."""
     import shlex
 
-    from .tracking import default_tracking_uri, ui_command
+    from .store import default_tracking_uri, ui_command
 
     uri = tracking_uri or default_tracking_uri()
     command = ui_command(uri)

@@ -66,7 +66,9 @@ class Context(Generic[ConfigT]):
         return model
 
     def attack(self, spec: AttackSpec) -> Attack:
-        return build(self.registry, spec)
+        attack: Attack = build(self.registry, spec)
+        attack.name = spec.name
+        return attack
 
     def generator(self, seed: int) -> torch.Generator:
         return torch.Generator().manual_seed(seed)

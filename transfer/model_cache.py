@@ -8,15 +8,19 @@ cache hands out read-only models, shared by every cell of a process.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock
 
 from .cell import stable_hash
 from .data import Dataset
@@ -24,6 +28,8 @@ from .models import Model
 from .specs import ModelSpec
 
 CACHE_FORMAT = 1
+RECORD = "record.json"
+logger = logging.getLogger("transfer")
 
 
 def default_cache_dir() -> Path:
@@ -46,6 +52,17 @@ class ModelRecord:
     seed: int
     clean_accuracy: float
     path: str
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, checked on load
+
+
+class CorruptEntry(Exception):
+    """A cache entry that cannot be trusted; the message says why."""
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """The sha256 of every file of a cache entry (but its record)."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.iterdir()) if path.is_file() and path.name != RECORD}
 
 
 class ModelCache:
@@ -67,33 +84,61 @@ class ModelCache:
         if key in self._memory:
             return self._memory[key]
         folder = self.root / "models" / key
-        meta_file = folder / "record.json"
         model.to(device)
-        if meta_file.exists():
-            record = ModelRecord(**json.loads(meta_file.read_text()))
-            model.load(folder)
-        else:
-            model.fit(dataset, seed)
-            with torch.no_grad():
-                accuracy = (model.predict(dataset.x_test) == dataset.y_test.to(device)).float()
-            record = ModelRecord(
-                key, spec.name, model.params, dataset.spec, seed, accuracy.mean().item(),
-                str(folder),
-            )
-            self._write(folder, model, record)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{folder}.lock"):  # studies running at once train a model once
+            record = self._load(folder, key, model) if folder.exists() else None
+            if record is None:
+                model.fit(dataset, seed)
+                with torch.no_grad():
+                    correct = model.predict(dataset.x_test) == dataset.y_test.to(device)
+                record = ModelRecord(key, spec.name, model.params, dataset.spec, seed,
+                                     correct.float().mean().item(), str(folder))
+                self._write(folder, model, record)
         model.read_only = True
         self._memory[key] = (model, record)
         return model, record
+
+    def _load(self, folder: Path, key: str, model: Model) -> ModelRecord | None:
+        """The entry's record with its weights loaded into ``model``; ``None`` (after moving the
+        entry aside) when the entry is incomplete, corrupt, or another model's."""
+        try:
+            try:
+                record = ModelRecord(**json.loads((folder / RECORD).read_text()))
+            except (OSError, ValueError, TypeError) as error:
+                raise CorruptEntry(f"its {RECORD} cannot be read ({error})") from None
+            if record.key != key:
+                raise CorruptEntry(f"it holds model {record.key}, not {key}")
+            if record.files:
+                found = checksums(folder)
+                for name, digest in record.files.items():
+                    if found.get(name) != digest:
+                        raise CorruptEntry(f"{name} does not match the checksum in its {RECORD}")
+            try:
+                model.load(folder)
+            except Exception as error:
+                raise CorruptEntry(f"its weights do not load ({type(error).__name__}: "
+                                   f"{str(error)[:200]})") from None
+        except CorruptEntry as why:
+            aside = self.root / "corrupt" / f"{key}-{time.strftime('%Y%m%dT%H%M%S')}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(folder), aside)
+            logger.warning("model cache entry %s is unusable: %s; moved it to %s and training "
+                           "the model again", folder, why, aside)
+            return None
+        record.path = str(folder)
+        return record
 
     def _write(self, folder: Path, model: Model, record: ModelRecord) -> None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
         try:
             model.save(staging)
-            (staging / "record.json").write_text(json.dumps(asdict(record), default=str))
+            record.files = checksums(staging)
+            (staging / RECORD).write_text(json.dumps(asdict(record), default=str))
             os.replace(staging, folder)
         except OSError:
-            if not (folder / "record.json").exists():
+            if not (folder / RECORD).exists():
                 raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)

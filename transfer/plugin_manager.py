@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import pluggy
 
 from . import hookspecs
-from .registry import Registry
+from .registry import Registry, RegistryError
 
 # The core names its built-ins as strings only; it never imports a concrete plugin or study itself.
 BUILTIN_PLUGINS: tuple[str, ...] = (
@@ -134,8 +135,22 @@ def _load_file(path: Path) -> object:
         raise ImportError(f"cannot load plugin file {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise PluginError(f"plugin file {path} failed to load: {_where(error)}") from error
     return module
+
+
+class PluginError(RuntimeError):
+    """A plugin that fails to load or to register; the message names the plugin."""
+
+
+def _where(error: BaseException) -> str:
+    """``Type: message (at file:line)`` of the innermost frame of ``error``."""
+    frames = traceback.extract_tb(error.__traceback__)
+    at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{at}"
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
@@ -150,7 +165,14 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
                 plugin=impl.plugin_name,
                 version=versions.get(impl.plugin_name, ""),
             )
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except RegistryError:  # names both plugins already
+                raise
+            except Exception as error:
+                raise PluginError(
+                    f"plugin {impl.plugin_name} failed in {hook_name}: {_where(error)}"
+                ) from error
     return registry
 
 

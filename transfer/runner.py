@@ -13,9 +13,11 @@ from .device import resolve_device
 from .executors import Outcome, failed_outcome, now_ms
 from .model_cache import ModelCache, default_cache_dir
 from .plugin_manager import load_registry
+from .preflight import artifacts_writable, preflight
 from .registry import Registry
 from .results import CellResult, NotApplicable, ResultFormatError
 from .specs import StudyConfig
+from .store import best_effort, default_tracking_uri
 from .study import Study
 from .summary import Summary
 from .tracking import Tracker
@@ -104,19 +106,21 @@ class Silent:
 
 
 def read_back(
-    study: Study[Any, Any], cells: list[Cell], stored: dict[str, list[dict[str, Any]]],
-    log: Callable[[str], None],
+    study: Study[Any, Any], cells: list[Cell],
+    stored: dict[str, list[dict[str, Any] | ResultFormatError]], log: Callable[[str], None],
 ) -> dict[Cell, CellResult | NotApplicable]:
     """The finished cells' results, newest readable first; cells whose stored results this
-    version cannot read are reported and left to compute again."""
+    version cannot read (an older format, a corrupt file) are reported and left to compute again."""
     results: dict[Cell, CellResult | NotApplicable] = {}
     unreadable: dict[Cell, str] = {}
     for cell in cells:
         for blob in stored.get(cell.key, []):
             try:
+                if isinstance(blob, ResultFormatError):
+                    raise blob
                 results[cell] = study.decode(blob)
                 break
-            except ResultFormatError as error:
+            except (ValueError, KeyError, TypeError) as error:  # incl. ResultFormatError
                 unreadable[cell] = str(error)
     unreadable = {c: why for c, why in unreadable.items() if c not in results}
     if unreadable:
@@ -139,7 +143,10 @@ def run_study(
     progress: Progress | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> StudyRun:
-    """Run (or resume) a study and record it in MLflow (a parent run, a child run per cell)."""
+    """Run (or resume) a study and record it in MLflow (a parent run, a child run per cell).
+
+    What a user can get wrong is checked before any work starts (``preflight``). The same config
+    started twice at once runs once: the second run waits for the first, then resumes it."""
     registry = registry or load_registry(plugins_dir)
     study, config = validate_config(registry, config_data)
     try:
@@ -149,25 +156,32 @@ def run_study(
     resolved = config.model_dump(mode="json")
     cache_dir = cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or str(default_cache_dir())
     task = CellTask(resolved, device, plugins_dir, cache_dir)
-    task.prepare(registry, study, config)
+    context = task.prepare(registry, study, config)
+    experiment = experiment or config.study
+    run_tags = preflight(context, experiment, log)
+    tracking_uri = tracking_uri or default_tracking_uri()
+    artifacts_writable(tracking_uri)
     runner = registry.create("executor", executor, **(executor_options or {}))
     progress = progress or Silent()
 
     tracker = Tracker(tracking_uri)
-    experiment_id = tracker.experiment(experiment or config.study)
+    experiment_id = tracker.experiment(experiment)
     config_hash = stable_hash(resolved)
-    parent, stored, complete = tracker.open_study(
-        experiment_id, config.study, config_hash, resolved
-    )
-    tracker.log_environment(parent, str(torch_device), executor)
-    cells = study.plan(config)
-    results = read_back(study, cells, stored, log)
-    todo = [cell for cell in cells if cell not in results]
-    if results:
-        log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
-    failed: dict[Cell, str] = {}
-    progress.start(len(cells), len(results))
+    lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log)
+    lock.acquire()
+    parent = None
     try:
+        parent, stored, complete = tracker.open_study(
+            experiment_id, config.study, config_hash, resolved
+        )
+        tracker.log_environment(parent, str(torch_device), executor, run_tags)
+        cells = study.plan(config)
+        results = read_back(study, cells, stored, log)
+        todo = [cell for cell in cells if cell not in results]
+        if results:
+            log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
+        failed: dict[Cell, str] = {}
+        progress.start(len(cells), len(results))
         for outcome in runner.run(task, todo):
             model_runs = tracker.record_models(outcome.models)
             tracker.log_cell(experiment_id, parent, outcome, study.result_format, model_runs)
@@ -181,17 +195,16 @@ def run_study(
         if not (complete and not todo):  # a finished study re-run changes nothing in MLflow
             tracker.log_summary(parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
-    except KeyboardInterrupt:
+        tracker.end(parent, "FAILED" if failed else "FINISHED")
+    except BaseException as error:
         progress.stop()
-        tracker.end(parent, "KILLED")
-        raise
-    except Exception:
-        progress.stop()
-        tracker.end(parent, "FAILED")
+        if parent is not None:
+            status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+            best_effort(lambda: tracker.end(parent, status))
         raise
     finally:
-        runner.close()
-    tracker.end(parent, "FAILED" if failed else "FINISHED")
+        best_effort(runner.close)
+        best_effort(lock.release)
     return StudyRun(
         parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary
     )

@@ -1,4 +1,5 @@
-"""Everything MLflow: the only module of ``transfer`` that imports mlflow.
+"""What a study writes to MLflow (with ``store`` and ``store_lock``, the only modules of
+``transfer`` that import mlflow).
 
 A study is a parent run (tagged with its config hash, so re-running the same config resumes it);
 each cell is a nested child run tagged with its cell key; every trained model is a run of the
@@ -10,50 +11,38 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Resuming reads one small artifact per cell; MLflow's per-download progress bars would drown the
-# study's own progress bar.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
+from .environment import environment
+from .executors import Outcome
+from .model_runs import MODEL_KEY, ModelRuns
+from .results import NotApplicable, ResultFormatError, encode
+from .store import connect, default_tracking_uri
+from .store_lock import StoreLock
+from .summary import Summary, Table
 
-from .environment import environment  # noqa: E402
-from .executors import Outcome  # noqa: E402
-from .results import NotApplicable, encode  # noqa: E402
-from .summary import Summary, Table  # noqa: E402
-
-MODELS_EXPERIMENT = "transfer-models"
-ROLE, CONFIG_HASH, CELL_KEY, MODEL_KEY = (
-    "transfer.role", "transfer.config_hash", "transfer.cell_key", "transfer.model_key"
-)
+ROLE, CONFIG_HASH, CELL_KEY = "transfer.role", "transfer.config_hash", "transfer.cell_key"
 PARENT = "mlflow.parentRunId"
 RESULT_FILE = "cell_result.json"
-
-
-def default_tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI``, else ``./mlflow.db`` in the working directory, made absolute."""
-    configured = os.environ.get("MLFLOW_TRACKING_URI")
-    if configured:
-        return configured
-    return f"sqlite:///{Path('mlflow.db').resolve()}"
-
-
-def ui_command(uri: str) -> str:
-    """The command that opens the dashboards on this store."""
-    if uri.startswith("sqlite:///"):
-        root = Path(uri.removeprefix("sqlite:///")).parent
-        return f"mlflow ui --backend-store-uri {uri} --artifacts-destination {root / 'mlartifacts'}"
-    return f"open {uri}"
+LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+
+
+def metric_key(name: str) -> str:
+    """``name`` with the characters MLflow refuses in a metric name (``+`` of ``1e+20``, say)
+    replaced by ``_``."""
+    return re.sub(r"[^/\w.\- :]", "_", name)
 
 
 def _batched(items: list[Any], size: int) -> list[list[Any]]:
@@ -65,8 +54,12 @@ class Tracker:
 
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or default_tracking_uri()
-        self.client = MlflowClient(tracking_uri=self.uri)
-        self._model_runs: dict[str, str] = {}
+        self.client = connect(self.uri)
+        self.models = ModelRuns(self.client, self.experiment)
+
+    def lock(self, name: str, on_wait: Callable[[str], None] = lambda message: None) -> StoreLock:
+        """A lock in this store (see :class:`StoreLock`)."""
+        return StoreLock(self.client, name, on_wait=on_wait)
 
     # --- experiments and the study's parent run -------------------------------------------------
     def experiment(self, name: str) -> str:
@@ -77,22 +70,35 @@ class Tracker:
         if self.uri.startswith("sqlite:///"):
             root = Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts"
             location = (root / _slug(name)).as_uri()
-        return self.client.create_experiment(name, artifact_location=location)
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as error:  # another process created it a moment ago
+            created = self.client.get_experiment_by_name(name)
+            if error.error_code != "RESOURCE_ALREADY_EXISTS" or created is None:
+                raise
+            return str(created.experiment_id)
 
     def open_study(
         self, experiment_id: str, study: str, config_hash: str, config: dict[str, Any]
-    ) -> tuple[str, dict[str, list[dict[str, Any]]], bool]:
+    ) -> tuple[str, dict[str, list[dict[str, Any] | ResultFormatError]], bool]:
         """The parent run for this exact config (resumed if one exists), the stored results of its
-        finished cells, and whether that run had already finished completely."""
+        finished cells, and whether that run had already finished completely.
+
+        Call it holding the study's lock: runs of this config still RUNNING were left by a process
+        that died (kill -9, a lost machine); they are marked KILLED here."""
         previous = self.client.search_runs(
             [experiment_id],
             filter_string=f"tags.`{ROLE}` = 'study' and tags.`{CONFIG_HASH}` = '{config_hash}'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
+        self.models.end_orphaned()
         if previous:
             run_id = previous[0].info.run_id
             complete = previous[0].info.status == "FINISHED"
+            for child in self._children(experiment_id, run_id):
+                if child.info.status == "RUNNING":
+                    self.client.set_terminated(child.info.run_id, "KILLED")
             self.client.update_run(run_id, status="RUNNING")
             return run_id, self.finished_cells(experiment_id, run_id), complete
         run = self.client.create_run(
@@ -120,23 +126,39 @@ class Tracker:
             if not token:
                 return runs
 
-    def finished_cells(self, experiment_id: str, parent: str) -> dict[str, list[dict[str, Any]]]:
-        """Per cell key, the stored results of its finished child runs, newest first."""
-        finished: dict[str, list[dict[str, Any]]] = {}
+    def finished_cells(
+        self, experiment_id: str, parent: str
+    ) -> dict[str, list[dict[str, Any] | ResultFormatError]]:
+        """Per cell key, the stored results of its finished child runs, newest first; a result
+        artifact that is missing or not JSON is a ``ResultFormatError`` (the cell runs again)."""
+        finished: dict[str, list[dict[str, Any] | ResultFormatError]] = {}
         runs = sorted(self._children(experiment_id, parent), key=lambda r: -r.info.start_time)
         with tempfile.TemporaryDirectory() as scratch:
             for run in runs:
                 key = run.data.tags.get(CELL_KEY)
                 if run.info.status != "FINISHED" or key is None:
                     continue
-                path = self.client.download_artifacts(run.info.run_id, RESULT_FILE, scratch)
-                finished.setdefault(key, []).append(json.loads(Path(path).read_text()))
+                finished.setdefault(key, []).append(self._stored_result(run.info.run_id, scratch))
         return finished
 
-    def log_environment(self, run_id: str, device: str, executor: str) -> None:
+    def _stored_result(self, run_id: str, scratch: str) -> dict[str, Any] | ResultFormatError:
+        try:
+            path = self.client.download_artifacts(run_id, RESULT_FILE, scratch)
+            stored = json.loads(Path(path).read_text())
+        except (OSError, ValueError, MlflowException) as error:
+            return ResultFormatError(f"{RESULT_FILE} of run {run_id} cannot be read: "
+                                     f"{str(error)[:200]}")
+        if not isinstance(stored, dict):
+            return ResultFormatError(f"{RESULT_FILE} of run {run_id} is not a JSON object")
+        return stored
+
+    def log_environment(
+        self, run_id: str, device: str, executor: str, extra: dict[str, str] | None = None
+    ) -> None:
         described = environment(device, executor)
         tags = [RunTag("transfer.device", device), RunTag("transfer.executor", executor),
-                RunTag("transfer.git_commit", described["git_commit"])]
+                RunTag("transfer.git_commit", described["git_commit"]),
+                *(RunTag(k, v) for k, v in (extra or {}).items())]
         self.client.log_batch(run_id, tags=tags)
         self.client.log_dict(run_id, described, "environment.json")
 
@@ -167,11 +189,11 @@ class Tracker:
         params = [Param(k, str(v)) for k, v in outcome.cell.params]
         metrics = []
         if result is not None and not isinstance(result, NotApplicable):
-            metrics = [Metric(k, float(v), outcome.finished_ms, 0)
-                       for k, v in result.metrics().items() if v == v]  # NaN: undefined
-            metrics += [Metric(name, float(value), outcome.finished_ms, int(step))
-                        for name, points in result.series().items()
-                        for step, value in points if value == value]
+            # NaN (an undefined rate, say) is logged as NaN: a missing metric would look lost.
+            metrics = [Metric(metric_key(k), float(v), outcome.finished_ms, 0)
+                       for k, v in result.metrics().items()]
+            metrics += [Metric(metric_key(name), float(value), outcome.finished_ms, int(step))
+                        for name, points in result.series().items() for step, value in points]
         for index, batch in enumerate(_batched(metrics, 1000) or [[]]):
             self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
         if result is None:
@@ -183,37 +205,7 @@ class Tracker:
     # --- trained models -------------------------------------------------------------------------
     def record_models(self, records: list[dict[str, Any]]) -> list[str]:
         """Each trained model as one run of the models experiment (created once); their IDs."""
-        return [self._model_run(record) for record in records]
-
-    def _model_run(self, record: dict[str, Any]) -> str:
-        key = record["key"]
-        if key in self._model_runs:
-            return self._model_runs[key]
-        experiment_id = self.experiment(MODELS_EXPERIMENT)
-        found = self.client.search_runs(
-            [experiment_id], filter_string=f"tags.`{MODEL_KEY}` = '{key}'", max_results=1
-        )
-        if found:
-            run_id = found[0].info.run_id
-        else:
-            run = self.client.create_run(
-                experiment_id, tags={MODEL_KEY: key, ROLE: "model",
-                                     "transfer.family": record["family"]},
-                run_name=f"{record['family']}-{key[:8]}",
-            )
-            run_id = run.info.run_id
-            params = {"family": record["family"], "seed": record["seed"],
-                      **{f"param.{k}": v for k, v in record["params"].items()},
-                      **{f"dataset.{k}": v for k, v in record["dataset"].items()}}
-            self.client.log_batch(
-                run_id,
-                metrics=[Metric("clean_accuracy", record["clean_accuracy"], 0, 0)],
-                params=[Param(k, str(v)[:6000]) for k, v in params.items()],
-            )
-            self.client.log_artifacts(run_id, record["path"], "model")
-            self.client.set_terminated(run_id, "FINISHED")
-        self._model_runs[key] = run_id
-        return run_id
+        return [self.models.run_of(record) for record in records]
 
     def models_of(self, parent: str, experiment_id: str) -> list[str]:
         ids = {m for run in self._children(experiment_id, parent)
@@ -228,17 +220,29 @@ class Tracker:
             rows["family"].append(run.data.tags.get("transfer.family", ""))
             rows["key"].append(run.data.tags.get(MODEL_KEY, ""))
             rows["clean_accuracy"].append(run.data.metrics.get("clean_accuracy"))
-        self.client.log_table(parent, rows, "tables/models.json")
+        self.write_table(parent, rows, "tables/models.json")
         self.client.set_tag(parent, "transfer.model_runs", ",".join(model_runs)[:5000])
 
     # --- the summary ----------------------------------------------------------------------------
+    def write_table(self, run_id: str, columns: dict[str, list[Any]], path: str) -> None:
+        """A table artifact in MLflow's table format, replacing the file if it exists (MLflow's
+        own ``log_table`` appends, which would double every row of a resumed study)."""
+        with tempfile.TemporaryDirectory() as scratch:
+            local = Path(scratch) / Path(path).name
+            pd.DataFrame(columns).to_json(local, orient="split", index=False)
+            self.client.log_artifact(run_id, str(local), str(Path(path).parent))
+        logged = json.loads(self.client.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS, "[]"))
+        entry = {"path": path, "type": "table"}
+        if entry not in logged:
+            self.client.set_tag(run_id, LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
+
     def log_summary(self, run_id: str, summary: Summary) -> None:
         for name, table in summary.tables.items():
-            self.client.log_table(run_id, table.columns, f"tables/{name}.json")
+            self.write_table(run_id, table.columns, f"tables/{name}.json")
             self.client.log_text(run_id, table_to_csv(table), f"tables/{name}.csv")
         for name, figure in summary.figures.items():
             self.client.log_figure(run_id, figure, f"figures/{name}.png")
-        metrics = [Metric(k, float(v), 0, 0) for k, v in summary.metrics.items() if v == v]
+        metrics = [Metric(metric_key(k), float(v), 0, 0) for k, v in summary.metrics.items()]
         for batch in _batched(metrics, 1000):
             self.client.log_batch(run_id, metrics=batch)
 

@@ -1,0 +1,5 @@
+"""``python -m transfer`` is the ``transfer`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Connecting to the MLflow store: where it is, failing fast when it is not there, and creating a
+new SQLite store once even when several studies start together."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+# MLflow retries an unreachable server 7 times with exponential backoff (minutes of silence) and
+# shows a progress bar per downloaded artifact; a study wants a prompt, clear failure instead.
+# Users can still set these variables themselves.
+for _variable, _value in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+                          ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+                          ("MLFLOW_HTTP_REQUEST_TIMEOUT", "20"),
+                          ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")):
+    os.environ.setdefault(_variable, _value)
+
+from filelock import FileLock  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow store cannot be reached (or stopped answering)."""
+
+    def __init__(self, uri: str, detail: str) -> None:
+        super().__init__(
+            f"cannot reach the MLflow tracking store at {uri} ({detail}). Start it (for example "
+            f"`mlflow server --host 127.0.0.1 --port 5000`) or point --tracking-uri / "
+            f"MLFLOW_TRACKING_URI at one that runs; finished cells are kept, and running the "
+            f"same command again resumes"
+        )
+        self.uri = uri
+
+
+def default_tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI``, else ``./mlflow.db`` in the working directory, made absolute."""
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
+    return f"sqlite:///{Path('mlflow.db').resolve()}"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, else ``None``."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def ui_command(uri: str) -> str:
+    """The command that opens the dashboards on this store."""
+    database = sqlite_path(uri)
+    if database is not None:
+        return (f"mlflow ui --backend-store-uri {uri} "
+                f"--artifacts-destination {database.parent / 'mlartifacts'}")
+    return f"open {uri}"
+
+
+def _unreachable(error: BaseException) -> str | None:
+    """Why ``error`` means the store did not answer, else ``None``."""
+    text = str(error)
+    if isinstance(error, MlflowException) and (
+        "Max retries exceeded" in text or "failed with exception" in text
+        or error.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
+    ):
+        reason = text.split("Caused by", 1)[-1] if "Caused by" in text else text
+        return reason.strip(" ()")[:300]
+    module = type(error).__module__
+    if module.startswith(("requests", "urllib3")) or isinstance(error, ConnectionError):
+        return f"{type(error).__name__}: {text[:300]}"
+    return None
+
+
+class _Guarded:
+    """An ``MlflowClient`` whose calls raise :class:`TrackingUnavailable` when the store is gone."""
+
+    def __init__(self, client: MlflowClient, uri: str) -> None:
+        self._client = client
+        self._uri = uri
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except Exception as error:
+                detail = _unreachable(error)
+                if detail is None:
+                    raise
+                raise TrackingUnavailable(self._uri, detail) from None
+
+        return call
+
+
+def _check_server(uri: str) -> None:
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_SECONDS):
+            return
+    except urllib.error.HTTPError:
+        return  # it answers; MLflow reports its own errors from here on
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise TrackingUnavailable(uri, f"{type(error).__name__}: {reason}") from None
+
+
+def connect(uri: str) -> MlflowClient:
+    """A client for the store at ``uri`` that has checked the store answers: a server's
+    ``/health`` within seconds; a SQLite file created (and migrated) under a file lock, so that
+    studies started together on a new store do not race on MLflow's migrations."""
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    database = sqlite_path(uri)
+    if uri.startswith(("http://", "https://")):
+        _check_server(uri)
+    elif database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{database}.lock"):
+            client.search_experiments(max_results=1)
+    return cast(MlflowClient, _Guarded(client, uri))
+
+
+def best_effort(call: Callable[[], Any]) -> Any:
+    """``call()``; an unreachable-store error becomes ``None`` (for best-effort cleanup)."""
+    try:
+        return call()
+    except TrackingUnavailable:
+        return None
