@@ -181,7 +181,7 @@ def study_run(
         result = run_study(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
             device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
-            log=lambda message: console.print(f"[dim]{message}[/dim]"),
+            log=lambda message: console.print(f"[dim]{message}[/dim]", soft_wrap=True),
         )
     except (ConfigError, ConfigFileError, KeyError, ValueError, TrackingUnavailable) as error:
         raise _user_error(str(error), error) from None

@@ -167,7 +167,8 @@ def run_study(
     tracker = Tracker(tracking_uri)
     experiment_id = tracker.experiment(experiment)
     config_hash = stable_hash(resolved)
-    lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log)
+    lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
+                        holds=f"this {config.study} config in experiment {experiment!r}")
     lock.acquire()
     parent = None
     try:

@@ -115,14 +115,17 @@ def connect(uri: str) -> MlflowClient:
     """A client for the store at ``uri`` that has checked the store answers: a server's
     ``/health`` within seconds; a SQLite file created (and migrated) under a file lock, so that
     studies started together on a new store do not race on MLflow's migrations."""
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     database = sqlite_path(uri)
-    if uri.startswith(("http://", "https://")):
-        _check_server(uri)
-    elif database is not None:
+    if database is None:
+        if uri.startswith(("http://", "https://")):
+            _check_server(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    else:
         database.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(f"{database}.lock"):
+        with FileLock(f"{database}.lock"):  # creating the stores runs MLflow's migrations
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
     return cast(MlflowClient, _Guarded(client, uri))
 
 

@@ -43,12 +43,14 @@ class StoreLock:
         name: str,
         *,
         on_wait: Callable[[str], None] = lambda message: None,
+        holds: str = "",
         poll_seconds: float = 1.0,
         stale_after: float = STALE_AFTER_SECONDS,
     ) -> None:
         self.client = client
         self.name = name
         self.on_wait = on_wait
+        self.holds = holds or f"the lock {name}"
         self.poll_seconds = poll_seconds
         self.stale_after = stale_after
         self._stop = threading.Event()
@@ -79,8 +81,9 @@ class StoreLock:
             if not told:
                 holder = self._read() or {}
                 self.on_wait(
-                    f"waiting for {self.name}: held by process {holder.get('pid', '?')} on "
-                    f"{holder.get('host', '?')}, which runs the same work (Ctrl-C to stop waiting)"
+                    f"waiting: {self.holds} is held by process {holder.get('pid', '?')} on "
+                    f"{holder.get('host', '?')}; this run goes on when it ends (Ctrl-C stops "
+                    f"waiting)"
                 )
                 told = True
             time.sleep(self.poll_seconds)

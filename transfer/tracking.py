@@ -57,9 +57,11 @@ class Tracker:
         self.client = connect(self.uri)
         self.models = ModelRuns(self.client, self.experiment)
 
-    def lock(self, name: str, on_wait: Callable[[str], None] = lambda message: None) -> StoreLock:
-        """A lock in this store (see :class:`StoreLock`)."""
-        return StoreLock(self.client, name, on_wait=on_wait)
+    def lock(
+        self, name: str, holds: str = "", on_wait: Callable[[str], None] = lambda message: None
+    ) -> StoreLock:
+        """A lock in this store (see :class:`StoreLock`); ``holds`` says what it guards."""
+        return StoreLock(self.client, name, holds=holds, on_wait=on_wait)
 
     # --- experiments and the study's parent run -------------------------------------------------
     def experiment(self, name: str) -> str:
