@@ -5,8 +5,11 @@ the numbers of a clean run."""
 
 from __future__ import annotations
 
+import json
+import resource
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from mlflow import MlflowClient
 from transfer import run_study
 from transfer.config import load_config
 from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
-from transfer.tracking import CELL_KEY, PARENT
+from transfer.tracking import CELL_KEY, PARENT, Tracker
 
 from .processes import MlflowServer, free_port, transfer_command, wait_for_finished_cells
 
@@ -137,29 +140,70 @@ def test_after_kill_9_the_next_run_repairs_the_store(study_files, tmp_path):
     assert len(again) == 1 and client.list_artifacts(again[0].info.run_id, "model")
 
 
-def test_the_same_study_started_twice_at_once_runs_once(study_files, tmp_path):
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_the_same_study_started_twice_at_once_runs_once(study_files, tmp_path, store):
     config, plugins = study_files
-    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"  # a store neither has created yet
+    server = MlflowServer(tmp_path) if store == "server" else None
+    # a store neither has created yet, or a team's server
+    uri = server.start() if server else f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
     env = {"TRANSFER_CACHE_DIR": str(tmp_path / "fresh-cache")}  # both must train the models
-    processes = [transfer_command("study", "run", str(config), "--plugins-dir", str(plugins),
-                                  "--tracking-uri", uri, "--no-progress", env=env)
-                 for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in processes]
-    for process, (_, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr
-    assert any("waiting: this transfer-matrix config in experiment 'transfer-matrix' is held"
-               in err for _, err in outputs)
+    try:
+        processes = [transfer_command("study", "run", str(config), "--plugins-dir",
+                                      str(plugins), "--tracking-uri", uri, "--no-progress",
+                                      env=env) for _ in range(2)]
+        outputs = [p.communicate(timeout=600) for p in processes]
+        for process, (_, stderr) in zip(processes, outputs, strict=True):
+            assert process.returncode == 0, stderr
+        assert any("waiting: this transfer-matrix config in experiment 'transfer-matrix' is held"
+                   in err for _, err in outputs)
+        client = MlflowClient(uri)
+        runs = _all_runs(client)
+        parents = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
+        assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+        cells = [r.data.tags[CELL_KEY] for r in runs if CELL_KEY in r.data.tags]
+        assert len(cells) == len(set(cells)) == 12, "6 eps x 2 sources, each logged once"
+        model_keys = [r.data.tags[MODEL_KEY] for r in runs if MODEL_KEY in r.data.tags]
+        assert len(model_keys) == len(set(model_keys)) == 4
+        trained = [p for p in (tmp_path / "fresh-cache" / "models").iterdir() if p.is_dir()]
+        assert len(trained) == 4
+        assert not client.search_registered_models()
+    finally:
+        if server:
+            server.stop()
+
+
+def test_a_full_disk_fails_cleanly_and_the_rerun_completes(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    Tracker(uri)  # the store exists; from here on its file may grow by 16 KiB only
+    limit = (tmp_path / "mlflow.db").stat().st_size + 16 * 1024
+    overrides = ["--set", "n_points=30", "--set", 'models=["logreg", "softmax"]',
+                 "--set", 'attacks=["fgsm"]', "--set", "eps=[0.05, 0.1, 0.15, 0.2, 0.25, 0.3]"]
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    first = subprocess.run(
+        [sys.executable, "-m", "transfer", "study", "run", "transfer-matrix", "--tracking-uri",
+         uri, "--no-progress", *overrides], preexec_fn=full_disk, capture_output=True, text=True)
+    assert first.returncode == 1 and "Traceback" not in first.stderr, first.stderr
+    assert f"cannot write to the MLflow store {uri}" in first.stderr
+    again = transfer_command("study", "run", "transfer-matrix", "--tracking-uri", uri,
+                             "--no-progress", *overrides)
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr
     client = MlflowClient(uri)
     runs = _all_runs(client)
-    parents = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    cells = [r.data.tags[CELL_KEY] for r in runs if CELL_KEY in r.data.tags]
-    assert len(cells) == len(set(cells)) == 12, "6 eps x 2 sources, each logged once"
-    model_keys = [r.data.tags[MODEL_KEY] for r in runs if MODEL_KEY in r.data.tags]
-    assert len(model_keys) == len(set(model_keys)) == 4
-    trained = [p for p in (tmp_path / "fresh-cache" / "models").iterdir() if p.is_dir()]
-    assert len(trained) == 4
-    assert not client.search_registered_models()
+    (parent,) = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
+    assert parent.info.status == "FINISHED"
+    cells = [r.data.tags[CELL_KEY] for r in runs
+             if CELL_KEY in r.data.tags and r.info.status == "FINISHED"]
+    assert len(cells) == len(set(cells)) == 12
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    table = Path(client.download_artifacts(parent.info.run_id, "tables/transfer_matrix.json",
+                                           str(tmp_path)))
+    pairs = [tuple(row[:4]) for row in json.loads(table.read_text())["data"]]
+    assert len(pairs) == len(set(pairs)) == 24, "6 eps x 2 sources x 2 targets, once each"
 
 
 def test_an_unreachable_server_fails_within_seconds(tmp_path):
@@ -170,7 +214,7 @@ def test_an_unreachable_server_fails_within_seconds(tmp_path):
     _, stderr = process.communicate(timeout=120)
     elapsed = time.monotonic() - started
     assert process.returncode == 1 and "Traceback" not in stderr
-    assert f"cannot reach the MLflow tracking store at {uri}" in stderr
+    assert f"cannot reach the MLflow tracking server at {uri}" in stderr
     assert "mlflow server --host 127.0.0.1" in stderr
     assert elapsed < 60, f"took {elapsed:.0f} s"
 
@@ -187,7 +231,7 @@ def test_a_server_that_dies_mid_study_fails_fast_and_the_rerun_resumes(study_fil
         _, stderr = process.communicate(timeout=120)
         assert time.monotonic() - killed < 60
         assert process.returncode == 1 and "Traceback" not in stderr, stderr
-        assert f"cannot reach the MLflow tracking store at {uri}" in stderr
+        assert f"cannot reach the MLflow tracking server at {uri}" in stderr
         server.start()
         _resumed_state(config, plugins, uri, tmp_path)
     finally:

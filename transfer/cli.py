@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -166,6 +167,8 @@ def study_run(
     from .validation import ConfigError
 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: handled as Ctrl-C
+    if not _debug():  # MLflow logs its own traceback of a failed write before we report it
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     console = Console(stderr=True)
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())

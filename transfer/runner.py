@@ -156,12 +156,12 @@ def run_study(
     resolved = config.model_dump(mode="json")
     cache_dir = cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or str(default_cache_dir())
     task = CellTask(resolved, device, plugins_dir, cache_dir)
+    registry.get("executor", executor)  # an unknown name fails here, listing the known ones
     context = task.prepare(registry, study, config)
     experiment = experiment or config.study
     run_tags = preflight(context, experiment, log)
     tracking_uri = tracking_uri or default_tracking_uri()
     artifacts_writable(tracking_uri)
-    runner = registry.create("executor", executor, **(executor_options or {}))
     progress = progress or Silent()
 
     tracker = Tracker(tracking_uri)
@@ -170,8 +170,9 @@ def run_study(
     lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
                         holds=f"this {config.study} config in experiment {experiment!r}")
     lock.acquire()
-    parent = None
+    parent = runner = None
     try:
+        runner = registry.create("executor", executor, **(executor_options or {}))
         parent, stored, complete = tracker.open_study(
             experiment_id, config.study, config_hash, resolved
         )
@@ -204,7 +205,8 @@ def run_study(
             best_effort(lambda: tracker.end(parent, status))
         raise
     finally:
-        best_effort(runner.close)
+        if runner is not None:
+            best_effort(runner.close)
         best_effort(lock.release)
     return StudyRun(
         parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary

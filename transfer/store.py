@@ -27,15 +27,18 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 class TrackingUnavailable(RuntimeError):
-    """The MLflow store cannot be reached (or stopped answering)."""
+    """The MLflow store cannot be reached or written (a server that is down, a full disk)."""
 
     def __init__(self, uri: str, detail: str) -> None:
-        super().__init__(
-            f"cannot reach the MLflow tracking store at {uri} ({detail}). Start it (for example "
-            f"`mlflow server --host 127.0.0.1 --port 5000`) or point --tracking-uri / "
-            f"MLFLOW_TRACKING_URI at one that runs; finished cells are kept, and running the "
-            f"same command again resumes"
-        )
+        if uri.startswith(("http://", "https://")):
+            fix = (f"cannot reach the MLflow tracking server at {uri} ({detail}). Start it (for "
+                   f"example `mlflow server --host 127.0.0.1 --port 5000`) or point --tracking-uri "
+                   f"/ MLFLOW_TRACKING_URI at one that runs")
+        else:
+            fix = (f"cannot write to the MLflow store {uri} ({detail}). Free disk space or fix the "
+                   f"folder's permissions")
+        super().__init__(f"{fix}; finished cells are kept, and running the same command again "
+                         f"resumes")
         self.uri = uri
 
 
@@ -61,9 +64,16 @@ def ui_command(uri: str) -> str:
     return f"open {uri}"
 
 
+STORE_WRITE_ERRORS = ("database or disk is full", "disk I/O error", "readonly database",
+                      "unable to open database file", "No space left on device")
+
+
 def _unreachable(error: BaseException) -> str | None:
-    """Why ``error`` means the store did not answer, else ``None``."""
+    """Why ``error`` means the store did not answer or cannot be written, else ``None``."""
     text = str(error)
+    written = next((reason for reason in STORE_WRITE_ERRORS if reason in text), None)
+    if written is not None:
+        return written
     if isinstance(error, MlflowException) and (
         "Max retries exceeded" in text or "failed with exception" in text
         or error.error_code in ("TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED")
