@@ -96,6 +96,9 @@ class StoreLock:
         if self._beat is not None:
             self._beat.join(timeout=5)
             self._beat = None
+        self._delete()
+
+    def _delete(self) -> None:
         try:
             self.client.delete_registered_model(self.name)
         except MlflowException as error:
@@ -129,13 +132,8 @@ class StoreLock:
         return time.time() - float(holder.get("heartbeat", 0)) > self.stale_after
 
     def _break(self, seen: dict[str, Any]) -> None:
-        if self._read() != seen:  # someone else broke it (or its holder beat) meanwhile
-            return
-        try:
-            self.client.delete_registered_model(self.name)
-        except MlflowException as error:
-            if error.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise
+        if self._read() == seen:  # not broken by someone else (nor beaten by its holder) meanwhile
+            self._delete()
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
