@@ -77,36 +77,66 @@ def summarize(
         if values:
             summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)
 
-    terminal: dict[str, list[Any]] = {"attack": [], "eps": [], "source": [], "white-box": []}
-    terminal.update({t: [] for t in targets})
-    not_applicable: dict[tuple[str, str], str] = {}
-    for (attack, eps), matrix in matrices.items():
-        for source in sources:
-            found = by_key[(source, attack, eps)]
-            if isinstance(found, NotApplicable):
-                not_applicable[(source, attack)] = found.reason
-                continue
-            terminal["attack"].append(attack)
-            terminal["eps"].append(f"{eps:g}")
-            terminal["source"].append(source)
-            whitebox = found.whitebox_success.rate if found is not None else math.nan
-            terminal["white-box"].append(_percent(whitebox))
-            for target in targets:
-                shown = matrix.get((source, target))
-                terminal[target].append("–" if shown is None else _percent(shown))
-    summary.terminal.append(Table(terminal, "transfer rate (%) — rows: source, columns: target"))
-    if not_applicable:
-        summary.terminal.append(Table(
-            {"source": [k[0] for k in not_applicable], "attack": [k[1] for k in not_applicable],
-             "why not applicable": list(not_applicable.values())},
-            "pairs left out (n/a)",
-        ))
-    summary.terminal.append(Table(
-        {"model": [f"{k[1]} ({k[0]})" for k in clean],
-         "clean error (%)": [_percent(v) for v in clean.values()]},
-        "clean error on the evaluated points",
-    ))
+    summary.terminal, summary.notes = terminal(config, cells, results, clean)
+    summary.key_figure = next(iter(summary.figures), None)
     return summary
+
+
+def terminal(
+    config: TransferMatrixConfig,
+    cells: list[Cell],
+    results: Mapping[Cell, TransferMatrixResult | NotApplicable],
+    clean: dict[tuple[str, str], float],
+) -> tuple[list[Table], list[str]]:
+    """A legend of numbered models with their clean error, one compact source x target block per
+    (attack, eps), and the n/a pairs grouped by reason, one line each."""
+    sources, targets = config.source_labels(), config.target_labels()
+    noise = next((a.label for a in config.attacks if a.name == "noise"), None)
+    number = {label: str(i + 1) for i, label in enumerate(targets)}
+    names = list(dict.fromkeys([*targets, *sources]))
+    tables = [Table({
+        "#": [number.get(m, "") for m in names], "model": names,
+        "clean error as source (%)": [_percent(clean.get(("source", m), math.nan)) for m in names],
+        "as target (%)": [_percent(clean.get(("target", m), math.nan)) for m in names],
+    }, "models (targets are numbered in the blocks below)", keys=2)]
+    by_key = {(c["source"], c["attack"], c["eps"]): results.get(c) for c in cells}
+    not_applicable: dict[str, dict[str, list[str]]] = {}  # source -> attacks, reasons
+    marked = False
+    for attack, eps in dict.fromkeys((c["attack"], c["eps"]) for c in cells):
+        block: dict[str, list[str]] = {"source": [], "white-box": []}
+        block.update({number[t]: [] for t in targets})
+        for source in sources:
+            found = by_key.get((source, attack, eps))
+            if isinstance(found, NotApplicable):
+                left_out = not_applicable.setdefault(source, {"attacks": [], "reasons": []})
+                if attack not in left_out["attacks"]:
+                    left_out["attacks"].append(attack)
+                    left_out["reasons"].append(found.reason)
+                continue
+            control = by_key.get((source, noise, eps)) if noise and attack != noise else None
+            block["source"].append(source)
+            block["white-box"].append(
+                _percent(found.whitebox_success.rate) if found is not None else "–")
+            for target in targets:
+                entry = found.targets.get(target) if found is not None else None
+                text = "–" if entry is None else _percent(entry.transfer_rate.rate)
+                if entry is not None and isinstance(control, TransferMatrixResult):
+                    baseline = control.targets[target].transfer_rate
+                    if entry.transfer_rate.ci_low > baseline.ci_high:
+                        text, marked = text + "*", True
+                block[number[target]].append(text)
+        if block["source"]:
+            tables.append(Table(block, f"{attack}, eps = {eps:g}: transfer rate (%) from source "
+                                       f"(row) to target # (column)"))
+    notes = ["* above the noise control at the same eps (95% Wilson intervals disjoint)"
+             ] if marked else []
+    groups: dict[tuple[str, ...], list[str]] = {}  # the same attacks left out: one line
+    for source, left_out in not_applicable.items():
+        groups.setdefault(tuple(left_out["attacks"]), []).append(source)
+    for attacks, group in groups.items():
+        example = not_applicable[group[0]]["reasons"][0]
+        notes.append(f"n/a {', '.join(group)} × {', '.join(attacks)}: e.g. {example}")
+    return tables, notes
 
 
 def _percent(value: float) -> str:

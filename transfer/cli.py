@@ -138,7 +138,7 @@ def _lookup(registry: Any, kind: str, name: str) -> Any:
 @click.option("--executor", default="local", show_default=True,
               help="Where cells run: local, or an executor plugin such as ray.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar.")
+              help="Show progress bars for cells and model training (on a terminal only).")
 @click.option("--data-root", type=click.Path(file_okay=False), envvar="TRANSFER_DATA_ROOT",
               help="Folder with dataset files such as mnist/ or cifar-10-batches-bin/ "
                    "[default: ./data; also TRANSFER_DATA_ROOT].")
@@ -158,18 +158,16 @@ def study_run(
 
     Re-running the same config resumes: finished cells are read back from MLflow, not recomputed.
     """
-    from rich.console import Console
-
     from .config import ConfigFileError, load_config, read_default_config
     from .runner import run_study
     from .store import TrackingUnavailable, ui_command
-    from .terminal import ProgressBar, rich_table
+    from .terminal import ProgressBar, make_console, print_summary
     from .validation import ConfigError
 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: handled as Ctrl-C
     if not _debug():  # MLflow logs its own traceback of a failed write before we report it
         logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())
     registry = _registry(plugins_dir)
@@ -180,7 +178,7 @@ def study_run(
             raise click.ClickException(f"config file {name_or_config} does not exist")
         else:
             data = read_default_config(_lookup(registry, "study", name_or_config), overrides)
-        bar = ProgressBar(console) if progress else None
+        bar = ProgressBar(console) if progress and console.is_terminal else None
         result = run_study(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
             device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
@@ -198,9 +196,7 @@ def study_run(
         console.print("[yellow]interrupted: finished cells are saved; run the same command "
                       "again to resume[/yellow]")
         sys.exit(130)
-    out = Console()
-    for table in result.summary.terminal:
-        out.print(rich_table(table))
+    print_summary(make_console(), result.summary.terminal, result.summary.notes)
     console.print(
         f"{len(result.results)} cells done ({result.resumed} resumed), {len(result.failed)} failed"
     )
@@ -218,36 +214,33 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 @study.command("show")
-@click.argument("run_id")
+@click.argument("run")
 @click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow store.")
-def study_show(run_id: str, tracking_uri: str | None) -> None:
-    """Show a study run: status, tags, metrics and its summary tables."""
-    import csv
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
+@click.option("--verbose", is_flag=True, help="Also internal tags, counts and every row.")
+def study_show(run: str, tracking_uri: str | None, verbose: bool) -> None:
+    """Show a study run: status, tags, headline metrics and its summary tables, rates as
+    percentages with their 95% intervals. RUN is a run ID, a unique start of one, or a study
+    name (its latest run): transfer study show transfer-matrix
+    """
+    from .run_view import INTERNAL_TAGS, RunNotFound, resolve_run, shown_tables
+    from .store import TrackingUnavailable
+    from .terminal import make_console, print_summary
     from .tracking import Tracker
 
     try:
-        info = Tracker(tracking_uri).describe(run_id)
-    except Exception as error:
-        raise _user_error(f"cannot read run {run_id!r}: {error}", error) from None
-    console = Console()
-    console.print(f"[bold]{info['name']}[/bold]  {info['run_id']}  status {info['status']}")
+        tracker = Tracker(tracking_uri)
+        info = tracker.describe(resolve_run(tracker.client, run))
+    except (RunNotFound, TrackingUnavailable) as error:
+        raise _user_error(str(error), error) from None
+    out = make_console()
+    out.print(f"[bold]{info['name']}[/bold]  {info['run_id']}  status {info['status']}")
     for key, value in sorted(info["tags"].items()):
-        console.print(f"  {key} = {value}")
-    for name, text in info["tables"].items():
-        rows = list(csv.reader(io.StringIO(text)))
-        table = Table(*rows[0], title=name)
-        for row in rows[1:51]:
-            table.add_row(*row)
-        console.print(table)
-        if len(rows) > 51:
-            console.print(f"  ... {len(rows) - 51} more rows in tables/{name}.csv")
+        if verbose or key not in INTERNAL_TAGS:
+            out.print(f"  {key} = {value}", soft_wrap=True, highlight=False)
+    tables = shown_tables(info["tables"], verbose)
+    print_summary(out, tables, [])
     if info["figures"]:
-        console.print("figures: " + ", ".join(info["figures"]))
+        out.print("figures: " + ", ".join(info["figures"]), highlight=False)
 
 
 @cli.group()

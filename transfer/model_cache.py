@@ -26,6 +26,7 @@ from .cell import stable_hash
 from .data import Dataset
 from .models import Model
 from .specs import ModelSpec
+from .training_progress import training
 
 CACHE_FORMAT = 1
 RECORD = "record.json"
@@ -89,7 +90,8 @@ class ModelCache:
         with FileLock(f"{folder}.lock"):  # studies running at once train a model once
             record = self._load(folder, key, model) if folder.exists() else None
             if record is None:
-                model.fit(dataset, seed)
+                with training(spec.name):
+                    model.fit(dataset, seed)
                 with torch.no_grad():
                     correct = model.predict(dataset.x_test) == dataset.y_test.to(device)
                 record = ModelRecord(key, spec.name, model.params, dataset.spec, seed,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from .store import best_effort, default_tracking_uri
 from .study import Study
 from .summary import Summary
 from .tracking import Tracker
+from .training_progress import Listener, listening
 from .validation import ConfigError, validate_config
 
 
@@ -83,7 +84,8 @@ class StudyRun:
 
 
 class Progress(Protocol):
-    """What the runner reports while it works; the CLI shows it as a progress bar."""
+    """What the runner reports while it works; the CLI shows it as a progress bar. A progress
+    may also define ``train(model, epoch, epochs, loss)`` to hear about model training."""
 
     def start(self, total: int, resumed: int) -> None: ...
 
@@ -103,6 +105,17 @@ class Silent:
 
     def stop(self) -> None:
         return None
+
+
+def _listening(outcomes: Iterator[Outcome], listener: Listener | None) -> Iterator[Outcome]:
+    """The executor's outcomes, with training progress sent to ``listener`` while each is
+    computed (in this process; a remote executor's workers report nothing)."""
+    while True:
+        with listening(listener):
+            outcome = next(outcomes, None)
+        if outcome is None:
+            return
+        yield outcome
 
 
 def read_back(
@@ -184,7 +197,7 @@ def run_study(
             log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
         failed: dict[Cell, str] = {}
         progress.start(len(cells), len(results))
-        for outcome in runner.run(task, todo):
+        for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
             model_runs = tracker.record_models(outcome.models)
             tracker.log_cell(experiment_id, parent, outcome, study.result_format, model_runs)
             if outcome.result is not None:

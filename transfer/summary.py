@@ -11,10 +11,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Table:
-    """A summary table: named columns of equal length."""
+    """A summary table: named columns of equal length. On the terminal, a table too wide for it
+    is split into several, each repeating the first ``keys`` columns (which identify a row)."""
 
     columns: dict[str, list[Any]]
     title: str = ""
+    keys: int = 1
 
 
 @dataclass
@@ -25,3 +27,5 @@ class Summary:
     figures: dict[str, Figure] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     terminal: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # lines printed after the terminal tables
+    key_figure: str | None = None  # the figure a reader should see first (a key of ``figures``)

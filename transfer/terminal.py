@@ -1,22 +1,97 @@
-"""A study in the terminal: its progress bar and summary tables (rich)."""
+"""A study in the terminal: its progress bar and its summary tables (rich).
+
+Tables never truncate a number or a name: a table wider than the terminal is split into several
+that repeat its key columns. On a terminal they have a light frame and colours; in a pipe or a CI
+log they are plain text, 100 columns wide."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .summary import Table
 
-def rich_table(table: Any) -> Any:
-    """A summary ``Table`` as a rich table."""
-    from rich.table import Table
+PLAIN_WIDTH = 100
 
-    shown = Table(*table.columns, title=table.title)
-    for row in zip(*table.columns.values(), strict=True):
-        shown.add_row(*(str(v) for v in row))
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich console: the terminal's width on a terminal, else 100 plain columns."""
+    from rich.console import Console
+
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=PLAIN_WIDTH, no_color=True, highlight=False)
+
+
+def _rich(table: Table, names: list[str], title: str, framed: bool) -> Any:
+    from rich import box
+    from rich.table import Table as RichTable
+
+    shown = RichTable(title=title or None, box=box.SIMPLE_HEAD if framed else None,
+                      collapse_padding=True, pad_edge=False, title_justify="left",
+                      show_edge=False)
+    texts = {name: [str(v) for v in table.columns[name]] for name in names}
+    for name in names:
+        longest_word = max((len(w) for v in texts[name] for w in v.split()), default=1)
+        numeric = all(_is_number(v) for v in texts[name])
+        shown.add_column(name, overflow="fold", min_width=max(longest_word, 1),
+                         justify="right" if numeric else "left", no_wrap=numeric)
+    for row in zip(*(texts[n] for n in names), strict=True):
+        shown.add_row(*row)
     return shown
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("%*†"))
+    except ValueError:
+        return text in ("–", "")
+    return True
+
+
+def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str, Any]]:
+    """``table`` as one or more (title, rich table), each at most ``width`` columns wide."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    measure = Console(width=100_000)
+    names = list(table.columns)
+    keys, rest = names[: table.keys], names[table.keys :]
+
+    def fits(chosen: list[str]) -> bool:
+        candidate = _rich(table, keys + chosen, "", framed)
+        return Measurement.get(measure, measure.options, candidate).minimum <= width
+
+    chunks: list[list[str]] = []
+    for name in rest:
+        if chunks and fits(chunks[-1] + [name]):
+            chunks[-1].append(name)
+        else:
+            chunks.append([name])
+    if not chunks:
+        chunks = [[]]
+    parts = []
+    for i, chunk in enumerate(chunks):
+        title = table.title if len(chunks) == 1 else f"{table.title} ({i + 1}/{len(chunks)})"
+        parts.append((title, _rich(table, keys + chunk, "", framed)))
+    return parts
+
+
+def print_summary(out: Any, tables: list[Table], notes: list[str]) -> None:
+    """Every terminal table (split to fit ``out``'s width), then the notes."""
+    for table in tables:
+        for title, part in rich_tables(table, out.width, framed=out.is_terminal):
+            if title:  # above the table, so that it wraps at the terminal's width, not the table's
+                out.print(title, style="bold", highlight=False)
+            out.print(part)
+            out.print()
+    for note in notes:
+        out.print(note, highlight=False)
+
+
 class ProgressBar:
-    """The runner's ``Progress`` as a rich progress bar (cells done, time left, the last cell)."""
+    """The runner's ``Progress`` as a rich progress bar (cells done, time left, the last cell),
+    with a second line for the model being trained (epoch and loss)."""
 
     def __init__(self, console: Any) -> None:
         from rich import progress as rich
@@ -27,10 +102,24 @@ class ProgressBar:
             rich.TextColumn("[dim]{task.fields[cell]}"), console=console,
         )
         self.task: Any = None
+        self.training: Any = None
 
     def start(self, total: int, resumed: int) -> None:
         self.progress.start()
         self.task = self.progress.add_task("cells", total=total, completed=resumed, cell="")
+
+    def train(self, model: str, epoch: int, epochs: int, loss: float) -> None:
+        """Called while a model trains (``epoch`` 0: training starts; ``epochs`` 0: not
+        iterative, e.g. a scikit-learn estimator)."""
+        description = f"training {model}"
+        detail = f"loss {loss:.4f}" if loss == loss else ""
+        if self.training is None:
+            self.training = self.progress.add_task(description, total=epochs or None, cell="")
+        self.progress.update(self.training, description=description, total=epochs or None,
+                             completed=epoch, cell=detail)
+        if epochs and epoch >= epochs or not epochs and epoch:
+            self.progress.remove_task(self.training)
+            self.training = None
 
     def advance(self, outcome: Any) -> None:
         from .results import NotApplicable
@@ -40,4 +129,7 @@ class ProgressBar:
         self.progress.update(self.task, advance=1, cell=f"{outcome.cell.label} ({status})")
 
     def stop(self) -> None:
+        if self.training is not None:
+            self.progress.remove_task(self.training)
+            self.training = None
         self.progress.stop()

@@ -11,6 +11,7 @@ from torch import nn
 
 from .data import Dataset, stratified_split
 from .models import DECISION, GRADIENTS, Model, freeze
+from .training_progress import report_epoch
 
 
 class TorchModel(Model):
@@ -64,7 +65,7 @@ class TorchModel(Model):
         optimizer = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
         generator = torch.Generator().manual_seed(seed)
         best_loss, best_state, waited = float("inf"), None, 0
-        for _ in range(p["epochs"]):
+        for epoch in range(p["epochs"]):
             net.train()
             order = torch.randperm(len(x_train), generator=generator).to(self.device)
             for start in range(0, len(order), p["batch_size"]):
@@ -76,6 +77,7 @@ class TorchModel(Model):
             net.eval()
             with torch.no_grad():
                 valid_loss = nn.functional.cross_entropy(net(x_valid), y_valid).item()
+            report_epoch(epoch + 1, p["epochs"], valid_loss)
             if valid_loss < best_loss - 1e-6:
                 best_loss, waited = valid_loss, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
