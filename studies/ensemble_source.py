@@ -181,6 +181,13 @@ def split_members(
 class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
     """Leave-one-out ensemble attacks against every target, vs the best and mean single source."""
 
+    about = (
+        "Does an attack crafted on an ensemble of models transfer better than one crafted on a "
+        "single model? Following Liu et al. (2017), each bar chart compares, per held-out target, "
+        "the best and the mean single source with the leave-one-out ensemble of all other models "
+        "(higher bars: more transfer)."
+    )
+
     Config = EnsembleSourceConfig
     Result = EnsembleResult
     default_config = Path(__file__).with_name("ensemble_source.toml")

@@ -147,6 +147,14 @@ class LipschitzResult(CellResult):
 class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
     """Certified per-layer upper bounds against empirical Jacobian norms and found attacks."""
 
+    about = (
+        "Do certified Lipschitz bounds explain how far adversarial examples must be from clean "
+        "points? Following Szegedy et al. (2013) and Virmaux & Scaman (2018), per model one "
+        "figure shows the per-layer L2 bounds whose product is the certified constant L, and "
+        "another each adversarial example's distance against its certified radius margin/(√2·L), "
+        "which no example may undercut."
+    )
+
     Config = LipschitzConfig
     Result = LipschitzResult
     default_config = Path(__file__).with_name("lipschitz.toml")

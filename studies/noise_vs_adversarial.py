@@ -208,6 +208,14 @@ class NoiseVsAdversarialResult(CellResult):
 class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResult]):
     """Adversarial vs random directions: logit curves, minimal-norm ratios, dimension sweep."""
 
+    about = (
+        "Why does a small adversarial step change a prediction that large random noise does not? "
+        "Following Goodfellow et al. (2014, linearity in high dimension) and Fawzi et al. (2016), "
+        "the figures show logits along adversarial and random directions (near-straight lines "
+        "mean linear behaviour) and how the random-to-adversarial minimal-norm ratio grows like "
+        "the square root of d/m."
+    )
+
     Config = NoiseVsAdversarialConfig
     Result = NoiseVsAdversarialResult
     default_config = Path(__file__).with_name("noise_vs_adversarial.toml")

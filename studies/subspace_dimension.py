@@ -152,6 +152,13 @@ class SubspaceResult(CellResult):
 class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
     """How many orthogonal adversarial directions surround each point, and how many transfer."""
 
+    about = (
+        "How many orthogonal adversarial directions surround a point, and how many of them "
+        "transfer? Following Tramèr et al. (2017, gradient-aligned adversarial subspace), the "
+        "curves show, against the number k of orthogonal directions tried, how many fool the "
+        "source and how many also fool each target."
+    )
+
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
     default_config = Path(__file__).with_name("subspace_dimension.toml")

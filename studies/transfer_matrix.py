@@ -94,6 +94,14 @@ class TransferMatrixResult(CellResult):
 class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     """Cross-model transfer matrix: one adversarial batch per (source, attack, eps)."""
 
+    about = (
+        "Do adversarial examples crafted on one model fool other models, across model families? "
+        "Following Papernot et al. (2016) and Szegedy et al. (2013), each heatmap shows, for one "
+        "attack and eps, the share of points both models classify correctly that the target "
+        "misclassifies after the source's attack (rows: sources, columns: targets; grey: n/a); "
+        "compare it with the `noise` attack's heatmap, the random-noise control."
+    )
+
     Config = TransferMatrixConfig
     Result = TransferMatrixResult
     default_config = Path(__file__).with_name("transfer_matrix.toml")

@@ -27,6 +27,7 @@ def summarize(
     )}
     matrices: dict[tuple[str, float], dict[tuple[str, str], float | None]] = {}
     clean: dict[tuple[str, str], float] = {}
+    missing: dict[tuple[str, float], dict[str, str]] = {}  # (attack, eps) -> source -> why
     by_key = {(c["source"], c["attack"], c["eps"]): results.get(c) for c in cells}
 
     for cell in cells:
@@ -34,6 +35,9 @@ def summarize(
         result = results.get(cell)
         done = result if isinstance(result, TransferMatrixResult) else None
         matrix = matrices.setdefault((attack, eps), {})
+        if not isinstance(result, TransferMatrixResult):
+            missing.setdefault((attack, eps), {})[source] = (
+                result.reason if isinstance(result, NotApplicable) else "the cell did not finish")
         if done is not None:
             clean[("source", source)] = done.source_clean_error
         control = by_key.get((source, noise, eps)) if noise else None
@@ -71,14 +75,14 @@ def summarize(
     sources = config.source_labels()
     for (attack, eps), matrix in matrices.items():
         summary.figures[f"heatmap_{attack}_eps{eps:g}"] = heatmap(
-            matrix, sources, targets, f"transfer rate: {attack}, eps = {eps:g}"
+            matrix, sources, targets, f"transfer rate: {attack}, eps = {eps:g}",
+            missing.get((attack, eps), {}),
         )
         values = [v for (s, t), v in matrix.items() if v is not None and v == v]
         if values:
             summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)
 
     summary.terminal, summary.notes = terminal(config, cells, results, clean)
-    summary.key_figure = next(iter(summary.figures), None)
     return summary
 
 
@@ -144,36 +148,54 @@ def _percent(value: float) -> str:
 
 
 def heatmap(
-    matrix: dict[tuple[str, str], float | None], sources: list[str], targets: list[str], title: str
+    matrix: dict[tuple[str, str], float | None], sources: list[str], targets: list[str],
+    title: str, missing: Mapping[str, str] | None = None,
 ) -> Any:
-    """A sources x targets heatmap with the rate (%) written in every cell; n/a cells in grey."""
+    """A sources x targets heatmap of transfer rates (%), written in every cell. A source that
+    could not run is grey, marked ``n/a k``, and reason k is listed under the figure. Figure and
+    font sizes follow the number of models, so 20+ models stay readable."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import numpy as np
     from matplotlib.figure import Figure
 
+    missing = missing or {}
+    reasons = list(dict.fromkeys(missing.values()))
     values = np.full((len(sources), len(targets)), np.nan)
     for i, source in enumerate(sources):
         for j, target in enumerate(targets):
             value = matrix.get((source, target))
             if value is not None:
-                values[i, j] = value
-    figure = Figure(figsize=(1.1 * len(targets) + 2.5, 0.8 * len(sources) + 1.8))
+                values[i, j] = 100 * value
+    size = max(len(sources), len(targets))
+    font = max(5.0, min(9.0, 110 / size))
+    legend = [textwrap.fill(f"n/a {k + 1}: {why}", 110) for k, why in enumerate(reasons)]
+    lines = sum(text.count("\n") + 1 for text in legend)
+    figure = Figure(figsize=(0.62 * len(targets) + 3.2,
+                             0.45 * len(sources) + 2.4 + 0.16 * lines), layout="constrained")
     axes = figure.add_subplot()
     axes.set_facecolor("#d9d9d9")
-    image = axes.imshow(np.ma.masked_invalid(values), vmin=0, vmax=1, cmap="viridis")
-    for i in range(len(sources)):
+    image = axes.imshow(np.ma.masked_invalid(values), vmin=0, vmax=100, cmap="viridis",
+                        aspect="auto")
+    for i, source in enumerate(sources):
         for j in range(len(targets)):
             value = values[i, j]
-            text = "n/a" if np.isnan(value) else f"{100 * value:.0f}"
-            colour = "black" if np.isnan(value) or value > 0.6 else "white"
-            axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=9)
-    axes.set_xticks(range(len(targets)), targets, rotation=45, ha="right")
-    axes.set_yticks(range(len(sources)), sources)
-    axes.set_xlabel("target")
-    axes.set_ylabel("source")
+            if np.isnan(value):
+                why = missing.get(source)
+                text = f"n/a {reasons.index(why) + 1}" if why in reasons else "–"
+            else:
+                text = f"{value:.0f}"
+            colour = "black" if np.isnan(value) or value > 60 else "white"
+            axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=font)
+    axes.set_xticks(range(len(targets)), targets, rotation=45, ha="right", fontsize=font)
+    axes.set_yticks(range(len(sources)), sources, fontsize=font)
+    axes.set_xlabel("target model (classifies the adversarial examples)")
+    axes.set_ylabel("source model (crafts them)")
     axes.set_title(title)
-    figure.colorbar(image, ax=axes, label="transfer rate")
-    figure.tight_layout()
+    figure.colorbar(image, ax=axes, label="transfer rate (%) of points both classify correctly")
+    if legend:
+        figure.supxlabel("\n".join(legend), fontsize=7, ha="left", x=0.01)
     return figure

@@ -222,14 +222,14 @@ def study_show(run: str, tracking_uri: str | None, verbose: bool) -> None:
     percentages with their 95% intervals. RUN is a run ID, a unique start of one, or a study
     name (its latest run): transfer study show transfer-matrix
     """
-    from .run_view import INTERNAL_TAGS, RunNotFound, resolve_run, shown_tables
+    from .run_view import INTERNAL_TAGS, RunNotFound, describe, resolve_run, shown_tables
     from .store import TrackingUnavailable
     from .terminal import make_console, print_summary
     from .tracking import Tracker
 
     try:
         tracker = Tracker(tracking_uri)
-        info = tracker.describe(resolve_run(tracker.client, run))
+        info = describe(tracker.client, resolve_run(tracker.client, run))
     except (RunNotFound, TrackingUnavailable) as error:
         raise _user_error(str(error), error) from None
     out = make_console()

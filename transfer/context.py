@@ -54,6 +54,10 @@ class Context(Generic[ConfigT]):
             self._datasets[key] = build(self.registry, spec)
         return self._datasets[key]
 
+    def datasets(self) -> dict[str, Dataset]:
+        """The datasets loaded so far in this process, by the hash of their spec."""
+        return dict(self._datasets)
+
     def traits(self, spec: ModelSpec) -> ModelTraits:
         """What the model a spec names can do, without building it."""
         return model_traits(self.registry, spec)

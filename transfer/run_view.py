@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from .summary import Table
@@ -42,6 +44,28 @@ def resolve_run(client: Any, reference: str) -> str:
         f"no study run or study named {reference!r} in this store"
         + (f"; studies with runs here: {', '.join(known)}" if known else "; it holds no study run")
     )
+
+
+def describe(client: Any, run_id: str) -> dict[str, Any]:
+    """A parent run's status, tags and tables, for ``transfer study show``."""
+    run = client.get_run(run_id)
+    with tempfile.TemporaryDirectory() as scratch:
+        tables = {}
+        for item in client.list_artifacts(run_id, "tables"):
+            if item.path.endswith(".csv"):
+                local = client.download_artifacts(run_id, item.path, scratch)
+                tables[Path(item.path).stem] = Path(local).read_text()
+        figures = [f.path for f in client.list_artifacts(run_id, "figures")]
+    return {
+        "run_id": run_id,
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "experiment_id": run.info.experiment_id,
+        "tags": {k: v for k, v in run.data.tags.items() if k.startswith("transfer.")},
+        "metrics": run.data.metrics,
+        "tables": tables,
+        "figures": figures,
+    }
 
 
 def _number(text: str) -> float | None:

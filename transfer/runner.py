@@ -190,6 +190,7 @@ def run_study(
             experiment_id, config.study, config_hash, resolved
         )
         tracker.log_environment(parent, str(torch_device), executor, run_tags)
+        tracker.introduce(parent, study.description(), list(context.datasets().values()))
         cells = study.plan(config)
         results = read_back(study, cells, stored, log)
         todo = [cell for cell in cells if cell not in results]

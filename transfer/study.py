@@ -34,6 +34,12 @@ class Study(ABC, Generic[ConfigT, ResultT]):
     Result: type[ResultT]
     result_format: ClassVar[int] = 1
     default_config: ClassVar[Path | None] = None
+    about: ClassVar[str] = ""  # the question, the paper, how to read the figures (markdown)
+
+    @classmethod
+    def description(cls) -> str:
+        """``about``, else the class docstring: the study run's description in MLflow."""
+        return cls.about or " ".join((cls.__doc__ or "").split())
 
     def validate(self, config: ConfigT, registry: Registry) -> None:
         """Checks that need the plugins (e.g. model capabilities), without building anything;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,13 @@ class Table:
     columns: dict[str, list[Any]]
     title: str = ""
     keys: int = 1
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(list(self.columns))
+        writer.writerows(zip(*self.columns.values(), strict=True))
+        return buffer.getvalue()
 
 
 @dataclass

@@ -8,17 +8,16 @@ each cell is a nested child run tagged with its cell key; every trained model is
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import tempfile
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import DatasetInput, Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
 from .environment import environment
@@ -27,12 +26,14 @@ from .model_runs import MODEL_KEY, ModelRuns
 from .results import NotApplicable, ResultFormatError, encode
 from .store import connect, default_tracking_uri
 from .store_lock import StoreLock
-from .summary import Summary, Table
+from .summary import Summary
 
 ROLE, CONFIG_HASH, CELL_KEY = "transfer.role", "transfer.config_hash", "transfer.cell_key"
 PARENT = "mlflow.parentRunId"
 RESULT_FILE = "cell_result.json"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
+EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
+NOTE = "mlflow.note.content"
 
 
 def _slug(name: str) -> str:
@@ -55,6 +56,8 @@ class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or default_tracking_uri()
         self.client = connect(self.uri)
+        self.inputs: list[DatasetInput] = []  # the study's datasets, logged on every run
+        self.description = ""
         self.models = ModelRuns(self.client, self.experiment)
 
     def lock(
@@ -65,15 +68,21 @@ class Tracker:
 
     # --- experiments and the study's parent run -------------------------------------------------
     def experiment(self, name: str) -> str:
+        """The experiment's ID, created if needed as a model-development experiment (so that the
+        MLflow UI opens it on its runs and charts, not on GenAI traces)."""
         found = self.client.get_experiment_by_name(name)
         if found is not None:
-            return found.experiment_id
+            if found.tags.get(EXPERIMENT_KIND) != MODEL_DEVELOPMENT:
+                self.client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND,
+                                               MODEL_DEVELOPMENT)
+            return str(found.experiment_id)
         location = None
         if self.uri.startswith("sqlite:///"):
             root = Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts"
             location = (root / _slug(name)).as_uri()
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            return self.client.create_experiment(name, artifact_location=location,
+                                                 tags={EXPERIMENT_KIND: MODEL_DEVELOPMENT})
         except MlflowException as error:  # another process created it a moment ago
             created = self.client.get_experiment_by_name(name)
             if error.error_code != "RESOURCE_ALREADY_EXISTS" or created is None:
@@ -114,6 +123,17 @@ class Tracker:
             self.client.log_batch(run_id, params=batch)
         self.client.log_dict(run_id, config, "config.json")
         return run_id, {}, False
+
+    def introduce(self, run_id: str, description: str, datasets: list[Any]) -> None:
+        """The study run's description (the MLflow UI shows it on the run's page) and its
+        datasets as dataset inputs (also logged on every cell run)."""
+        from .dataset_inputs import dataset_inputs
+
+        self.inputs = dataset_inputs(datasets)
+        self.description = description
+        self.client.set_tag(run_id, NOTE, description)
+        if self.inputs:
+            self.client.log_inputs(run_id, datasets=self.inputs)
 
     def _children(self, experiment_id: str, parent: str) -> list[Any]:
         runs: list[Any] = []
@@ -171,7 +191,8 @@ class Tracker:
     ) -> str:
         cell, result = outcome.cell, outcome.result
         tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
-                "transfer.model_runs": ",".join(model_runs)}
+                "transfer.model_runs": ",".join(model_runs),
+                **{name: str(value)[:5000] for name, value in cell.params}}  # to group by
         if isinstance(result, NotApplicable):
             tags.update({"transfer.status": "n/a", "transfer.reason": result.reason[:5000]})
         run = self.client.create_run(
@@ -179,6 +200,8 @@ class Tracker:
         )
         run_id = run.info.run_id
         try:
+            if self.inputs:
+                self.client.log_inputs(run_id, datasets=self.inputs)
             status = self._log_cell_body(run_id, outcome, result_format)
         except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
             self.client.set_terminated(run_id, "KILLED")
@@ -241,46 +264,21 @@ class Tracker:
     def log_summary(self, run_id: str, summary: Summary) -> None:
         for name, table in summary.tables.items():
             self.write_table(run_id, table.columns, f"tables/{name}.json")
-            self.client.log_text(run_id, table_to_csv(table), f"tables/{name}.csv")
+            self.client.log_text(run_id, table.to_csv(), f"tables/{name}.csv")
         for name, figure in summary.figures.items():
             self.client.log_figure(run_id, figure, f"figures/{name}.png")
+        key = summary.key_figure or next(iter(summary.figures), None)
+        if key in summary.figures:  # shown right under the run's description
+            path = f"figures/{key}.png"
+            image = f"get-artifact?path={urllib.parse.quote(path, safe='')}&run_uuid={run_id}"
+            self.client.set_tag(run_id, NOTE, f"{self.description}\n\n**Key figure** "
+                                              f"(`{path}`):\n\n![{key}]({image})")
         metrics = [Metric(metric_key(k), float(v), 0, 0) for k, v in summary.metrics.items()]
         for batch in _batched(metrics, 1000):
             self.client.log_batch(run_id, metrics=batch)
 
     def end(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
-
-    # --- reading back ---------------------------------------------------------------------------
-    def describe(self, run_id: str) -> dict[str, Any]:
-        """A parent run's status, config and tables, for ``transfer study show``."""
-        run = self.client.get_run(run_id)
-        with tempfile.TemporaryDirectory() as scratch:
-            tables = {}
-            for item in self.client.list_artifacts(run_id, "tables"):
-                if item.path.endswith(".csv"):
-                    local = self.client.download_artifacts(run_id, item.path, scratch)
-                    tables[Path(item.path).stem] = Path(local).read_text()
-            figures = [f.path for f in self.client.list_artifacts(run_id, "figures")]
-        return {
-            "run_id": run_id,
-            "name": run.info.run_name,
-            "status": run.info.status,
-            "experiment_id": run.info.experiment_id,
-            "tags": {k: v for k, v in run.data.tags.items() if k.startswith("transfer.")},
-            "metrics": run.data.metrics,
-            "tables": tables,
-            "figures": figures,
-        }
-
-
-def table_to_csv(table: Table) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    names = list(table.columns)
-    writer.writerow(names)
-    writer.writerows(zip(*(table.columns[n] for n in names), strict=True))
-    return buffer.getvalue()
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
