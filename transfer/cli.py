@@ -160,7 +160,7 @@ def study_run(
     """
     from .config import ConfigFileError, load_config, read_default_config
     from .runner import run_study
-    from .store import TrackingUnavailable, ui_command
+    from .store import TrackingUnavailable, run_url, ui_command
     from .terminal import ProgressBar, make_console, print_summary
     from .validation import ConfigError
 
@@ -203,7 +203,11 @@ def study_run(
     for cell, trace in result.failed.items():
         console.print(f"[red]FAILED[/red] {cell.label}: {trace.strip().splitlines()[-1]}")
     console.print(f"MLflow run: [bold]{result.run_id}[/bold] (experiment {result.experiment_id})")
-    console.print(f"Dashboard:  {ui_command(result.tracking_uri)}", soft_wrap=True)
+    if not result.tracking_uri.startswith(("http://", "https://")):
+        console.print(f"Dashboard:  transfer ui   (runs {ui_command(result.tracking_uri)})",
+                      soft_wrap=True)
+    page = run_url(result.tracking_uri, result.experiment_id, result.run_id)
+    console.print(f"Run page:   {page}", soft_wrap=True)
     console.print(f"Details:    transfer study show {result.run_id}")
     if result.failed:
         sys.exit(1)

@@ -68,6 +68,16 @@ STORE_WRITE_ERRORS = ("database or disk is full", "disk I/O error", "readonly da
                       "unable to open database file", "No space left on device")
 
 
+def run_url(uri: str, experiment_id: str, run_id: str) -> str:
+    """The run's page in the MLflow UI (``transfer ui``'s default address for a local store),
+    opened in the model-training view."""
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+
+
+UI_ADDRESS = "http://127.0.0.1:5000"
+
+
 def _unreachable(error: BaseException) -> str | None:
     """Why ``error`` means the store did not answer or cannot be written, else ``None``."""
     text = str(error)

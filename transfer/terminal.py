@@ -11,6 +11,7 @@ from typing import Any
 from .summary import Table
 
 PLAIN_WIDTH = 100
+SHORT = 24  # cells up to this long (numbers, rates with intervals, labels) never wrap
 
 
 def make_console(stderr: bool = False) -> Any:
@@ -23,20 +24,28 @@ def make_console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, width=PLAIN_WIDTH, no_color=True, highlight=False)
 
 
-def _rich(table: Table, names: list[str], title: str, framed: bool) -> Any:
+def _layout(table: Table, name: str) -> tuple[int, bool, bool]:
+    """(narrowest width, numeric, never wrapped) of one column: a column of numbers or short
+    cells is as wide as its longest cell; a column of long text wraps at its longest word."""
+    texts = [str(v) for v in table.columns[name]]
+    words = max((len(w) for v in [*texts, name] for w in v.split()), default=1)
+    numeric = all(_is_number(v) for v in texts)
+    short = max((len(v) for v in texts), default=0) <= SHORT
+    whole = numeric or short
+    return max(words, max((len(v) for v in texts), default=0) if whole else 0), numeric, whole
+
+
+def _rich(table: Table, names: list[str], framed: bool) -> Any:
     from rich import box
     from rich.table import Table as RichTable
 
-    shown = RichTable(title=title or None, box=box.SIMPLE_HEAD if framed else None,
-                      collapse_padding=True, pad_edge=False, title_justify="left",
-                      show_edge=False)
-    texts = {name: [str(v) for v in table.columns[name]] for name in names}
+    shown = RichTable(box=box.SIMPLE_HEAD if framed else None, collapse_padding=True,
+                      pad_edge=False, show_edge=False)
     for name in names:
-        longest_word = max((len(w) for v in texts[name] for w in v.split()), default=1)
-        numeric = all(_is_number(v) for v in texts[name])
-        shown.add_column(name, overflow="fold", min_width=max(longest_word, 1),
-                         justify="right" if numeric else "left", no_wrap=numeric)
-    for row in zip(*(texts[n] for n in names), strict=True):
+        width, numeric, whole = _layout(table, name)
+        shown.add_column(name, overflow="fold", min_width=width, no_wrap=whole,
+                         justify="right" if numeric else "left")
+    for row in zip(*([str(v) for v in table.columns[n]] for n in names), strict=True):
         shown.add_row(*row)
     return shown
 
@@ -51,16 +60,14 @@ def _is_number(text: str) -> bool:
 
 def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str, Any]]:
     """``table`` as one or more (title, rich table), each at most ``width`` columns wide."""
-    from rich.console import Console
-    from rich.measure import Measurement
-
-    measure = Console(width=100_000)
     names = list(table.columns)
     keys, rest = names[: table.keys], names[table.keys :]
 
+    gap = 2 if framed else 1  # the space between two columns
+
     def fits(chosen: list[str]) -> bool:
-        candidate = _rich(table, keys + chosen, "", framed)
-        return Measurement.get(measure, measure.options, candidate).minimum <= width
+        widths = [_layout(table, name)[0] for name in keys + chosen]
+        return sum(widths) + gap * (len(widths) - 1) <= width
 
     chunks: list[list[str]] = []
     for name in rest:
@@ -73,7 +80,7 @@ def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str
     parts = []
     for i, chunk in enumerate(chunks):
         title = table.title if len(chunks) == 1 else f"{table.title} ({i + 1}/{len(chunks)})"
-        parts.append((title, _rich(table, keys + chunk, "", framed)))
+        parts.append((title, _rich(table, keys + chunk, framed)))
     return parts
 
 
