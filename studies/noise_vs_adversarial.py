@@ -123,6 +123,7 @@ class Curves(_Part):
     the figure), with the straight-line fits' R² and mean |slope|."""
 
     eps: list[float]
+    clean_error: float
     error_adversarial: list[float]
     error_random: list[float]
     logits_adversarial: list[list[list[float]]]
@@ -138,7 +139,7 @@ class Curves(_Part):
                 "slope_adversarial": self.slope_adversarial, "slope_random": self.slope_random,
                 "slope_ratio": (self.slope_adversarial / self.slope_random if self.slope_random
                                 else math.nan),
-                "clean_error": self.error_adversarial[len(self.eps) // 2],
+                "clean_error": self.clean_error,
                 "error_adversarial_at_eps_max": self.error_adversarial[-1],
                 "error_random_at_eps_max": self.error_random[-1]}
 
@@ -218,6 +219,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
 
     Config = NoiseVsAdversarialConfig
     Result = NoiseVsAdversarialResult
+    result_format = 2  # 2: Curves.clean_error measured at eps = 0 (1 read it off the eps grid)
     default_config = Path(__file__).with_name("noise_vs_adversarial.toml")
 
     def plan(self, config: NoiseVsAdversarialConfig) -> list[Cell]:
@@ -270,9 +272,10 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
                 wrong = model.predict(path.flatten(0, 1)).view(len(x), len(eps)).cpu() != \
                     y.cpu().unsqueeze(1)
                 errors.append(wrong.float().mean(0))
+            clean_error = (model.predict(x).cpu() != y.cpu()).float().mean().item()
         shown = min(config.plot_points, len(x))
         return Curves(
-            eps=eps.tolist(), error_adversarial=errors[0].tolist(),
+            eps=eps.tolist(), clean_error=clean_error, error_adversarial=errors[0].tolist(),
             error_random=torch.stack(errors[1:]).mean(0).tolist(),
             logits_adversarial=logits[0][:shown].tolist(),
             logits_random=logits[1][:shown].tolist(), labels=y[:shown].tolist(),

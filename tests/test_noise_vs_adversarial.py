@@ -92,6 +92,8 @@ def test_the_study_end_to_end(tracking_uri):
     # a linear model's logits are exactly linear along any direction
     curve_metrics = curves.metrics()
     assert curve_metrics["r2_adversarial"] == pytest.approx(1.0, abs=1e-5)
+    assert abs(curves.curves.eps[5]) < 1e-7  # 11 steps: the path at eps = 0 gives the clean error
+    assert curve_metrics["clean_error"] == curves.curves.error_adversarial[5]
     assert curve_metrics["slope_ratio"] > 1
     assert curve_metrics["error_adversarial_at_eps_max"] > curve_metrics[
         "error_random_at_eps_max"]

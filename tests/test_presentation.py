@@ -51,6 +51,11 @@ def test_every_default_summary_fits_100_columns(name, tracking_uri):
         assert not [line for line in lines if "…" in line]
         framed = [line for line in lines if any(c in line for c in "─┃│┏━")]
         assert bool(framed) == terminal, "box drawing on a terminal only"
+        text = buffer.getvalue()
+        for table in result.summary.terminal:  # no header, number or name cut short
+            for header, values in table.columns.items():
+                assert header in text, header
+                assert all(str(v) in text for v in values if len(str(v)) <= 24), header
 
 
 def test_study_show_prints_the_stored_rates(tracking_uri, tmp_path):

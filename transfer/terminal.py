@@ -31,8 +31,9 @@ def _layout(table: Table, name: str) -> tuple[int, bool, bool]:
     words = max((len(w) for v in [*texts, name] for w in v.split()), default=1)
     numeric = all(_is_number(v) for v in texts)
     short = max((len(v) for v in texts), default=0) <= SHORT
-    whole = numeric or short
-    return max(words, max((len(v) for v in texts), default=0) if whole else 0), numeric, whole
+    whole = numeric or short  # the header is not wrapped either
+    widest = max((len(v) for v in [*texts, name]), default=0)
+    return (widest if whole else words), numeric, whole
 
 
 def _rich(table: Table, names: list[str], framed: bool) -> Any:
