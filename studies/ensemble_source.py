@@ -50,6 +50,8 @@ from transfer import (
     model_traits,
 )
 
+from .ensemble_source_claims import CLAIMS
+
 NAME: Final = "ensemble-source"
 COMBINE = ("logits", "probabilities", "losses")
 
@@ -190,6 +192,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
 
     Config = EnsembleSourceConfig
     Result = EnsembleResult
+    claims = CLAIMS
     default_config = Path(__file__).with_name("ensemble_source.toml")
 
     def validate(self, config: EnsembleSourceConfig, registry: Registry) -> None:

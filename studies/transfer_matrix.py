@@ -43,6 +43,8 @@ from transfer import (
     perturbation_norm,
 )
 
+from .transfer_matrix_claims import CLAIMS
+
 NAME: Final = "transfer-matrix"
 RATES = ("transfer_rate", "target_error", "conditional_transfer", "targeted_success")
 
@@ -105,6 +107,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     Config = TransferMatrixConfig
     Result = TransferMatrixResult
     default_config = Path(__file__).with_name("transfer_matrix.toml")
+    claims = CLAIMS
 
     def plan(self, config: TransferMatrixConfig) -> list[Cell]:
         return [

@@ -71,6 +71,10 @@ def _rate(fooled, among):
 def test_the_study_end_to_end(tracking_uri, registry, digits):
     result = run_study(small_config(), tracking_uri=tracking_uri)
     assert not result.failed
+    findings = {claim.id: finding for claim, finding in result.claims}
+    assert set(findings) == {"beats-mean", "beats-best", "targeted-needs-ensemble"}
+    assert not [f for f in findings.values() if "evaluation failed" in f.evidence]
+    assert findings["targeted-needs-ensemble"].value == findings["targeted-needs-ensemble"].value
     loo = {c: r for c, r in result.results.items() if c["kind"] == "leave-one-out"}
     assert len(loo) == 4 * 2
     for cell, r in loo.items():

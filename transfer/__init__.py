@@ -51,6 +51,8 @@ _EXPORTS = {
     "flip_distance": "geometry",
     # studies
     "Study": "study",
+    "Claim": "claims",
+    "Finding": "claims",
     "Context": "context",
     "Cell": "cell",
     "CellResult": "results",
@@ -96,6 +98,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .attacks import Attack, AttackResult, Norm, TargetRule
     from .cell import Cell
+    from .claims import Claim, Finding
     from .context import Context, train_model
     from .data import (
         DataFilesMissing,

@@ -139,6 +139,8 @@ def _lookup(registry: Any, kind: str, name: str) -> Any:
               help="Where cells run: local, or an executor plugin such as ray.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress bars for cells and model training (on a terminal only).")
+@click.option("--strict", is_flag=True,
+              help="Exit with code 3 when a claim of the study FAILs (for a research repo's CI).")
 @click.option("--data-root", type=click.Path(file_okay=False), envvar="TRANSFER_DATA_ROOT",
               help="Folder with dataset files such as mnist/ or cifar-10-batches-bin/ "
                    "[default: ./data; also TRANSFER_DATA_ROOT].")
@@ -151,6 +153,7 @@ def study_run(
     experiment: str | None,
     executor: str,
     progress: bool,
+    strict: bool,
     data_root: str | None,
     plugins_dir: str | None,
 ) -> None:
@@ -158,6 +161,7 @@ def study_run(
 
     Re-running the same config resumes: finished cells are read back from MLflow, not recomputed.
     """
+    from .claims import failed as failed_claims
     from .config import ConfigFileError, load_config, read_default_config
     from .runner import run_study
     from .store import TrackingUnavailable, run_url, ui_command
@@ -211,6 +215,9 @@ def study_run(
     console.print(f"Details:    transfer study show {result.run_id}")
     if result.failed:
         sys.exit(1)
+    if strict and failed_claims(result.claims):
+        console.print(f"--strict: claims that FAIL: {', '.join(failed_claims(result.claims))}")
+        sys.exit(3)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

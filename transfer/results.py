@@ -63,6 +63,17 @@ class Rate(BaseModel):
         low, high = wilson_interval(k, n)
         return cls(rate=k / n if n else math.nan, count=k, n=n, ci_low=low, ci_high=high)
 
+    @classmethod
+    def pooled(cls, rates: list[Rate]) -> Rate:
+        """All trials of ``rates`` together: summed counts and trials, a new Wilson interval."""
+        k, n = sum(r.count for r in rates), sum(r.n for r in rates)
+        low, high = wilson_interval(k, n)
+        return cls(rate=k / n if n else math.nan, count=k, n=n, ci_low=low, ci_high=high)
+
+    def above(self, other: Rate) -> bool:
+        """This rate's 95% interval lies entirely above ``other``'s (disjoint)."""
+        return self.ci_low > other.ci_high
+
     def metrics(self, stem: str, suffix: str = "", rate_name: str | None = None
                 ) -> dict[str, float]:
         """``{rate_name or stem}{suffix}`` and ``{stem}_ci_low{suffix}`` (and ci_high, count, n)."""

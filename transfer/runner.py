@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from .cell import Cell, stable_hash
+from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
 from .executors import Outcome, failed_outcome, now_ms
@@ -72,7 +73,8 @@ class CellTask:
 
 @dataclass
 class StudyRun:
-    """What ``run_study`` did: the parent run, every cell's result, failures and the summary."""
+    """What ``run_study`` did: the parent run, every cell's result, failures, the summary and the
+    claims' findings."""
 
     run_id: str
     experiment_id: str
@@ -81,6 +83,7 @@ class StudyRun:
     failed: dict[Cell, str]
     resumed: int
     summary: Summary
+    claims: list[tuple[Claim, Finding]] = field(default_factory=list)
 
 
 class Progress(Protocol):
@@ -208,6 +211,8 @@ def run_study(
             progress.advance(outcome)
         progress.stop()
         summary = study.summarize(config, results)
+        checked = check(study.claims, config, results)
+        add_to_summary(summary, checked)
         if not (complete and not todo):  # a finished study re-run changes nothing in MLflow
             tracker.log_summary(parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
@@ -223,5 +228,6 @@ def run_study(
             best_effort(runner.close)
         best_effort(lock.release)
     return StudyRun(
-        parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary
+        parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary,
+        checked,
     )

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import ValidationError
 
 from .cell import Cell
+from .claims import Claim
 from .context import Context
 from .registry import Registry
 from .results import NOT_APPLICABLE, CellResult, NotApplicable, ResultFormatError
@@ -35,6 +36,7 @@ class Study(ABC, Generic[ConfigT, ResultT]):
     result_format: ClassVar[int] = 1
     default_config: ClassVar[Path | None] = None
     about: ClassVar[str] = ""  # the question, the paper, how to read the figures (markdown)
+    claims: ClassVar[tuple[Claim, ...]] = ()  # what the theories predict (see ``claims``)
 
     @classmethod
     def description(cls) -> str:

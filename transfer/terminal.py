@@ -39,15 +39,16 @@ def _layout(table: Table, name: str) -> tuple[int, bool, bool]:
 def _rich(table: Table, names: list[str], framed: bool) -> Any:
     from rich import box
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     shown = RichTable(box=box.SIMPLE_HEAD if framed else None, collapse_padding=True,
                       pad_edge=False, show_edge=False)
     for name in names:
         width, numeric, whole = _layout(table, name)
-        shown.add_column(name, overflow="fold", min_width=width, no_wrap=whole,
+        shown.add_column(Text(name), overflow="fold", min_width=width, no_wrap=whole,
                          justify="right" if numeric else "left")
-    for row in zip(*([str(v) for v in table.columns[n]] for n in names), strict=True):
-        shown.add_row(*row)
+    for row in zip(*([Text(str(v)) for v in table.columns[n]] for n in names), strict=True):
+        shown.add_row(*row)  # Text: "[...]" in a value is text, not rich markup
     return shown
 
 
@@ -87,14 +88,16 @@ def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str
 
 def print_summary(out: Any, tables: list[Table], notes: list[str]) -> None:
     """Every terminal table (split to fit ``out``'s width), then the notes."""
+    from rich.text import Text
+
     for table in tables:
         for title, part in rich_tables(table, out.width, framed=out.is_terminal):
             if title:  # above the table, so that it wraps at the terminal's width, not the table's
-                out.print(title, style="bold", highlight=False)
+                out.print(Text(title, style="bold"), highlight=False)
             out.print(part)
             out.print()
     for note in notes:
-        out.print(note, highlight=False)
+        out.print(Text(note), highlight=False)
 
 
 class ProgressBar:

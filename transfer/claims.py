@@ -1,0 +1,81 @@
+"""Claims: what a theory predicts, stated as data next to a study, and evaluated on its results.
+
+A study declares ``claims``: each has an id, the prediction in one sentence, its paper, the
+quantity measured, the test, and ``evaluate(config, results) -> Finding`` with the verdict
+``PASS``, ``FAIL`` or ``INCONCLUSIVE`` (too few points, intervals that overlap, a missing
+control). Every claim is logged as the metric ``claim.<id>`` (1 / 0 / -1) with its evidence in
+the ``claims`` table, and listed at the end of the study's terminal summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .cell import Cell
+from .summary import Summary, Table
+
+Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
+SCORE: dict[str, float] = {"PASS": 1.0, "FAIL": 0.0, "INCONCLUSIVE": -1.0}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What evaluating a claim found: the verdict, the measured value (NaN when there was none
+    to measure) and the evidence in one line."""
+
+    verdict: Verdict
+    value: float
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A testable prediction of a theory, evaluated on a study's results."""
+
+    id: str
+    text: str
+    paper: str
+    quantity: str
+    test: str
+    evaluate: Callable[[Any, Mapping[Cell, Any]], Finding]
+
+
+def check(claims: tuple[Claim, ...], config: Any, results: Mapping[Cell, Any]
+          ) -> list[tuple[Claim, Finding]]:
+    """Every claim's finding; a claim whose evaluation raises is INCONCLUSIVE and says why."""
+    found = []
+    for claim in claims:
+        try:
+            finding = claim.evaluate(config, results)
+        except Exception as error:  # a broken evaluation must not lose the study's results
+            finding = Finding("INCONCLUSIVE", math.nan,
+                              f"the evaluation failed: {type(error).__name__}: {error}")
+        found.append((claim, finding))
+    return found
+
+
+def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]]) -> None:
+    """The claims as metrics ``claim.<id>``, the ``claims`` table and a terminal table."""
+    if not checked:
+        return
+    for claim, finding in checked:
+        summary.metrics[f"claim.{claim.id}"] = SCORE[finding.verdict]
+    summary.tables["claims"] = Table({
+        "id": [c.id for c, _ in checked], "verdict": [f.verdict for _, f in checked],
+        "value": [f.value for _, f in checked], "claim": [c.text for c, _ in checked],
+        "paper": [c.paper for c, _ in checked], "quantity": [c.quantity for c, _ in checked],
+        "test": [c.test for c, _ in checked], "evidence": [f.evidence for _, f in checked],
+    }, "what the theories predict, and what the data say")
+    summary.terminal.append(Table({
+        "verdict": [f.verdict for _, f in checked],
+        "claim": [f"{c.text} ({c.paper}) [{c.id}]" for c, _ in checked],
+        "evidence": [f.evidence for _, f in checked],
+    }, "claims: what the theories predict, and what these results say", keys=1))
+
+
+def failed(checked: list[tuple[Claim, Finding]]) -> list[str]:
+    """The ids of the claims that FAIL."""
+    return [claim.id for claim, finding in checked if finding.verdict == "FAIL"]
