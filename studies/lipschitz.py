@@ -53,6 +53,7 @@ from transfer import (
 )
 
 from .lipschitz_bounds import LayerBound, layer_bounds
+from .lipschitz_claims import CLAIMS
 
 NAME: Final = "lipschitz"
 
@@ -157,6 +158,7 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
 
     Config = LipschitzConfig
     Result = LipschitzResult
+    claims = CLAIMS
     default_config = Path(__file__).with_name("lipschitz.toml")
 
     def plan(self, config: LipschitzConfig) -> list[Cell]:

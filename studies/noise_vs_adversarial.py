@@ -54,6 +54,8 @@ from transfer import (
     unique_labels,
 )
 
+from .noise_vs_adversarial_claims import CLAIMS
+
 NAME: Final = "noise-vs-adversarial"
 
 
@@ -219,6 +221,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
 
     Config = NoiseVsAdversarialConfig
     Result = NoiseVsAdversarialResult
+    claims = CLAIMS
     result_format = 2  # 2: Curves.clean_error measured at eps = 0 (1 read it off the eps grid)
     default_config = Path(__file__).with_name("noise_vs_adversarial.toml")
 

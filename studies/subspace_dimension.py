@@ -43,6 +43,8 @@ from transfer import (
     positive_budgets,
 )
 
+from .subspace_dimension_claims import CLAIMS
+
 NAME: Final = "subspace-dimension"
 REGULAR_HADAMARD_4 = torch.tensor(
     [[1, 1, 1, -1], [1, 1, -1, 1], [1, -1, 1, 1], [-1, 1, 1, 1]], dtype=torch.float64
@@ -161,6 +163,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
 
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
+    claims = CLAIMS
     default_config = Path(__file__).with_name("subspace_dimension.toml")
 
     def plan(self, config: SubspaceDimensionConfig) -> list[Cell]:

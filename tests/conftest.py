@@ -61,3 +61,10 @@ def tiny_config(**overrides):
     }
     config.update(overrides)
     return config
+
+
+def assert_claims_evaluated(result, study_class) -> None:
+    """Every claim the study declares was evaluated on this run, none by a failing evaluation."""
+    found = {claim.id: finding for claim, finding in result.claims}
+    assert list(found) == [claim.id for claim in study_class.claims]
+    assert not [f.evidence for f in found.values() if "the evaluation failed" in f.evidence]

@@ -3,6 +3,10 @@ violate and leave it open), claims are logged to MLflow, and `--strict` fails a 
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
 
@@ -10,6 +14,18 @@ from transfer import Cell, Rate, run_study, wilson_interval
 from transfer.cli import cli
 from transfer.studies.ensemble_source import EnsembleResult
 from transfer.studies.ensemble_source_claims import CLAIMS as ENSEMBLE_CLAIMS
+from transfer.studies.lipschitz import LayerBound, LipschitzConfig, LipschitzResult
+from transfer.studies.lipschitz_claims import CLAIMS as LIPSCHITZ_CLAIMS
+from transfer.studies.noise_vs_adversarial import (
+    Curves,
+    MinimalNorm,
+    NoiseVsAdversarialConfig,
+    NoiseVsAdversarialResult,
+    RatioRow,
+)
+from transfer.studies.noise_vs_adversarial_claims import CLAIMS as NOISE_CLAIMS
+from transfer.studies.subspace_dimension import SubspaceResult
+from transfer.studies.subspace_dimension_claims import CLAIMS as SUBSPACE_CLAIMS
 from transfer.studies.transfer_matrix import NAME, TransferMatrixConfig, TransferMatrixResult
 from transfer.studies.transfer_matrix import TargetOutcome as Outcome
 from transfer.studies.transfer_matrix_claims import CLAIMS
@@ -196,3 +212,102 @@ def test_ensemble_claims_flip_with_their_input():
         None, _ensemble_cells(50, (40, 60), (5, 60))).verdict == "FAIL"
     assert check["targeted-needs-ensemble"](
         None, _ensemble_cells(50, (40, 60), (10, 9))).verdict == "INCONCLUSIVE"
+
+
+def _subspace(curves: dict[tuple[str, float], tuple[list[float], float]]
+              ) -> dict[Cell, SubspaceResult]:
+    """Per (source, L2 eps): the mean adversarial directions along k = 1, 2, 4, 8 and the share
+    of them that transfer to the one other model."""
+    results = {}
+    for (source, eps), (adversarial, share) in curves.items():
+        other = "b" if source == "a" else "a"
+        results[Cell.make("subspace-dimension", source=source, norm="l2", eps=eps)] = \
+            SubspaceResult(k=[1, 2, 4, 8], adversarial_mean=adversarial,
+                           adversarial_median=adversarial,
+                           transferred_mean={other: [share * v for v in adversarial],
+                                             source: adversarial},
+                           transfer_probability={other: [share] * 4, source: [1.0] * 4},
+                           dimension=[8, 4])
+    return results
+
+
+def test_subspace_claims_flip_with_their_input():
+    check = {claim.id: claim.evaluate for claim in SUBSPACE_CLAIMS}
+    rich = _subspace({("a", 1.0): ([1, 2, 3, 4], 0.7), ("a", 3.0): ([1, 2, 4, 7], 0.7),
+                      ("b", 3.0): ([1, 2, 4, 6], 0.6)})
+    poor = _subspace({("a", 1.0): ([1, 1.5, 1.2, 1], 0.1), ("a", 3.0): ([1, 1.2, 1, 1], 0.1),
+                      ("b", 3.0): ([0.5, 1, 1, 1], 0.1)})
+    middle = _subspace({("a", 3.0): ([1, 2, 3, 3], 0.3), ("b", 3.0): ([1, 2, 3, 3], 0.3)})
+    assert [check[c](None, rich).verdict for c in check] == ["PASS", "PASS", "PASS"]
+    assert [check[c](None, poor).verdict for c in check] == ["FAIL", "FAIL", "FAIL"]
+    assert [check[c](None, middle).verdict for c in check] == ["INCONCLUSIVE"] * 3
+    assert check["large-share-transfers"](None, rich).value == pytest.approx((0.7 + 0.6) / 2)
+
+
+def _lipschitz(models: dict[str, tuple[float, float, int, float]]) -> tuple[Any, dict]:
+    """A config of these models and their results: (L_upper, L_emp, layers, smallest
+    perturbation over certified radius)."""
+    config = LipschitzConfig.model_validate({"models": list(models)})
+    results = {}
+    for label, (upper, empirical, layers, ratio) in models.items():
+        bounds = [LayerBound(f"l{i}", "Linear", (4,), "", 1.0) for i in range(layers)]
+        results[Cell.make("lipschitz", model=label)] = LipschitzResult(
+            L_upper=upper, L_emp=empirical, layers=bounds, unsupported=[], clever=[1.0],
+            radius_checks=10, perturbation_over_radius=[ratio, 2 * ratio], scatter=[])
+    return config, results
+
+
+def test_lipschitz_claims_flip_with_their_input():
+    check = {claim.id: claim.evaluate for claim in LIPSCHITZ_CLAIMS}
+    expected = _lipschitz({"logreg": (3.0, 3.0, 1, 1.4), "mlp": (50.0, 20.0, 3, 1.1)})
+    wrong = _lipschitz({"logreg": (3.0, 2.0, 1, 0.7), "mlp": (20.0, 20.0, 3, 1.1)})
+    assert [check[c](*expected).verdict for c in check] == ["PASS", "PASS", "PASS"]
+    assert [check[c](*wrong).verdict for c in check] == ["FAIL", "FAIL", "FAIL"]
+    assert check["radius-respected"](*wrong).value == pytest.approx(0.7)
+    between = _lipschitz({"cnn": (30.0, 25.0, 4, 1.0)})  # 1.2: neither tight nor loose
+    assert check["loose-for-deep"](*between).verdict == "INCONCLUSIVE"
+    assert check["tight-for-linear"](*between).verdict == "INCONCLUSIVE"  # no linear model
+
+
+def _noise(models: dict[str, tuple[float, float, float, float]], ratio: float):
+    """Per model: (R², clean error, adversarial error at eps_max, random error at eps_max), and
+    the measured / predicted minimal-norm ratio of every row."""
+    config = NoiseVsAdversarialConfig.model_validate({"models": list(models)})
+    results = {}
+    for label, (r2, clean, adversarial, random) in models.items():
+        curves = Curves(eps=[-0.5, 0.0, 0.5], clean_error=clean,
+                        error_adversarial=[adversarial, clean, adversarial],
+                        error_random=[random, clean, random], logits_adversarial=[],
+                        logits_random=[], labels=[], r2_adversarial=r2, r2_random=r2,
+                        slope_adversarial=2.0, slope_random=1.0)
+        results[Cell.make("noise-vs-adversarial", part="curves", model=label, data=-1)] = \
+            NoiseVsAdversarialResult(curves=curves)
+        rows = [RatioRow(m=m, median=ratio * 8 / math.sqrt(m), mean=0.0, predicted=0.0,
+                         linear_median=8 / math.sqrt(m), no_flip_share=0.0, ratios=[])
+                for m in (1, 4)]
+        results[Cell.make("noise-vs-adversarial", part="minimal-norm", model=label, data=-1)] = \
+            NoiseVsAdversarialResult(minimal_norm=MinimalNorm(d=64, points=10,
+                                                              deepfool_l2_mean=1.0, rows=rows))
+    return config, results
+
+
+def test_noise_vs_adversarial_claims_flip_with_their_input():
+    check = {claim.id: claim.evaluate for claim in NOISE_CLAIMS}
+    holds = _noise({"softmax": (1.0, 0.05, 0.95, 0.10), "mlp": (0.92, 0.02, 0.9, 0.2)}, 1.2)
+    fails = _noise({"softmax": (0.3, 0.05, 0.30, 0.40), "mlp": (0.4, 0.02, 0.9, 0.2)}, 3.0)
+    between = _noise({"mlp": (0.7, 0.02, 0.30, 0.20)}, 1.8)
+    assert [check[c](*holds).verdict for c in check] == ["PASS", "PASS", "PASS"]
+    assert [check[c](*fails).verdict for c in check] == ["FAIL", "FAIL", "FAIL"]
+    assert [check[c](*between).verdict for c in check] == ["INCONCLUSIVE"] * 3
+    assert check["sqrt-d-over-m"](*fails).value == pytest.approx(3.0)
+
+
+def test_every_built_in_study_states_at_least_three_claims(registry):
+    studies = [entry for entry in registry if entry.kind == "study"]
+    assert len(studies) == 5
+    for entry in studies:
+        claims = registry.get("study", entry.name).claims
+        assert len(claims) >= 3, entry.name
+        assert len({c.id for c in claims}) == len(claims)
+        for claim in claims:
+            assert claim.text and claim.paper and claim.quantity and claim.test, claim.id

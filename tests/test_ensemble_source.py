@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from mlflow import MlflowClient
 
 from transfer import ConfigError, ModelSpec, evaluation_points, run_study, train_model
-from transfer.studies.ensemble_source import EnsembleModel
+from transfer.studies.ensemble_source import EnsembleModel, EnsembleSource
+
+from .conftest import assert_claims_evaluated
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +75,9 @@ def _rate(fooled, among):
 def test_the_study_end_to_end(tracking_uri, registry, digits):
     result = run_study(small_config(), tracking_uri=tracking_uri)
     assert not result.failed
+    assert_claims_evaluated(result, EnsembleSource)
     findings = {claim.id: finding for claim, finding in result.claims}
-    assert set(findings) == {"beats-mean", "beats-best", "targeted-needs-ensemble"}
-    assert not [f for f in findings.values() if "evaluation failed" in f.evidence]
-    assert findings["targeted-needs-ensemble"].value == findings["targeted-needs-ensemble"].value
+    assert math.isfinite(findings["targeted-needs-ensemble"].value)  # fgsm-ll is targeted
     loo = {c: r for c, r in result.results.items() if c["kind"] == "leave-one-out"}
     assert len(loo) == 4 * 2
     for cell, r in loo.items():

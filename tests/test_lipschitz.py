@@ -8,7 +8,10 @@ import torch
 from torch import nn
 
 from transfer import NotApplicable, run_study
+from transfer.studies.lipschitz import Lipschitz
 from transfer.studies.lipschitz_bounds import layer_bounds, linear_operator, power_iteration
+
+from .conftest import assert_claims_evaluated
 
 
 def dense_matrix(operator, shape):
@@ -90,6 +93,7 @@ def test_the_study_end_to_end(tracking_uri):
               "models": [{"name": "softmax", "params": {"epochs": 10}},
                          {"name": "mlp", "params": {"epochs": 5}}, "rbf-net", "knn"]}
     result = run_study(config, tracking_uri=tracking_uri)
+    assert_claims_evaluated(result, Lipschitz)
     assert not result.failed
     by_model = {c["model"]: r for c, r in result.results.items()}
     assert isinstance(by_model["knn"], NotApplicable)

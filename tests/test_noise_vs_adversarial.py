@@ -18,7 +18,9 @@ from transfer import (
     run_study,
     train_model,
 )
-from transfer.studies.noise_vs_adversarial import r_squared
+from transfer.studies.noise_vs_adversarial import NoiseVsAdversarial, r_squared
+
+from .conftest import assert_claims_evaluated
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +88,7 @@ def test_the_study_end_to_end(tracking_uri):
                            {"name": "digits", "params": {"size": 16}}],
     }
     result = run_study(config, tracking_uri=tracking_uri)
+    assert_claims_evaluated(result, NoiseVsAdversarial)
     assert not result.failed
     by_part = {(c["part"], c["model"], c["data"]): r for c, r in result.results.items()}
     curves = by_part[("curves", "softmax", -1)]
@@ -102,5 +105,6 @@ def test_the_study_end_to_end(tracking_uri):
     assert minimal["ratio_median.m1"] > minimal["ratio_median.m8"] > 1
     sweep = [by_part[("sweep", "softmax", i)].metrics() for i in (0, 1)]
     assert sweep[0]["dimension"] == 64 and sweep[1]["dimension"] == 256
-    assert set(result.summary.tables) == {"curves", "error_curves", "minimal_norm", "sweep"}
+    assert set(result.summary.tables) == {"curves", "error_curves", "minimal_norm", "sweep",
+                                          "claims"}
     assert {"curves_softmax", "minimal_norm", "sweep"} == set(result.summary.figures)

@@ -10,7 +10,14 @@ import torch
 from mlflow import MlflowClient
 
 from transfer import evaluation_points, run_study, train_model
-from transfer.studies.subspace_dimension import gaas_l2, gaas_linf, regular_hadamard
+from transfer.studies.subspace_dimension import (
+    SubspaceDimension,
+    gaas_l2,
+    gaas_linf,
+    regular_hadamard,
+)
+
+from .conftest import assert_claims_evaluated
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -66,6 +73,7 @@ def test_linear_binary_counts_follow_the_closed_form(tracking_uri, registry):
     config = {"study": "subspace-dimension", "dataset": dataset, "models": ["logreg"],
               "l2_eps": [1.0, 2.5], "max_k": 8, "n_points": 80, "disjoint": False, "clip": False}
     result = run_study(config, tracking_uri=tracking_uri)
+    assert_claims_evaluated(result, SubspaceDimension)
     data = registry.create("dataset", "gaussian", **dataset["params"])
     model = train_model("logreg", data, registry=registry, device="cpu")
     index = evaluation_points(len(data.y_test), 80, 0)

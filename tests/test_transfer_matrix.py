@@ -24,7 +24,7 @@ from transfer.results import ResultFormatError, encode
 from transfer.studies.transfer_matrix import TransferMatrix
 from transfer.tracking import CELL_KEY, RESULT_FILE
 
-from .conftest import tiny_config
+from .conftest import assert_claims_evaluated, tiny_config
 
 
 def _runs(uri, experiment="transfer-matrix"):
@@ -43,6 +43,7 @@ def _as_json(run):  # JSON text, so that NaN (an undefined rate) equals NaN
 def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
     config = tiny_config()
     first = run_study(config, tracking_uri=tracking_uri)
+    assert_claims_evaluated(first, TransferMatrix)
     n_cells = 3 * 3 * 2
     assert len(first.results) == n_cells and not first.failed and first.resumed == 0
 
