@@ -63,11 +63,8 @@ def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding
                                                  "least-likely) in the config")
     ensemble = Rate.pooled([c.ensemble_matching for c in cells if c.ensemble_matching])
     singles = Rate.pooled([r for c in cells for r in c.singles_matching.values()])
-    evidence = (f"the target predicts the attack's target class for "
-                f"{100 * ensemble.rate:.1f}% [{100 * ensemble.ci_low:.1f}, "
-                f"{100 * ensemble.ci_high:.1f}] of the ensemble's examples, "
-                f"{100 * singles.rate:.1f}% [{100 * singles.ci_low:.1f}, "
-                f"{100 * singles.ci_high:.1f}] of single sources'")
+    evidence = (f"the target predicts the attack's target class for {ensemble.percent()} of "
+                f"the ensemble's examples, {singles.percent()} of single sources'")
     margin = ensemble.ci_low - singles.ci_high
     if ensemble.above(singles):
         return Finding("PASS", margin, evidence)

@@ -40,10 +40,6 @@ def _pool(done: dict[tuple[str, str, float], TransferMatrixResult], attack: str,
     ])
 
 
-def _percent(rate: Rate) -> str:
-    return f"{100 * rate.rate:.1f}% [{100 * rate.ci_low:.1f}, {100 * rate.ci_high:.1f}]"
-
-
 def beats_noise(config: TransferMatrixConfig,
                 results: Mapping[Cell, TransferMatrixResult | NotApplicable]) -> Finding:
     noise, done = _noise(config), _done(results)
@@ -59,8 +55,8 @@ def beats_noise(config: TransferMatrixConfig,
         return Finding("INCONCLUSIVE", math.nan, "no attack and noise ran at the same eps")
     margin = min(a.ci_low - c.ci_high for _, _, a, c in compared)
     worst = min(compared, key=lambda row: row[2].ci_low - row[3].ci_high)
-    evidence = (f"closest: {worst[0]} at eps {worst[1]:g}: {_percent(worst[2])} vs noise "
-                f"{_percent(worst[3])}")
+    evidence = (f"closest: {worst[0]} at eps {worst[1]:g}: {worst[2].percent()} vs noise "
+                f"{worst[3].percent()}")
     if all(a.above(c) for _, _, a, c in compared):
         return Finding("PASS", margin, evidence)
     if any(c.above(a) for _, _, a, c in compared):
@@ -83,7 +79,7 @@ def cross_family(config: TransferMatrixConfig,
         return Finding("INCONCLUSIVE", math.nan, "no pair of different families ran")
     best = max(rows, key=lambda row: row[1].ci_low - row[2].ci_high)
     evidence = (f"{best[0]} at eps {eps:g}, {len(pairs)} cross-family pairs: "
-                f"{_percent(best[1])} vs noise {_percent(best[2])}")
+                f"{best[1].percent()} vs noise {best[2].percent()}")
     margin = best[1].ci_low - best[2].ci_high
     if best[1].above(best[2]):
         return Finding("PASS", margin, evidence)
@@ -110,8 +106,8 @@ def local_targets_hardest(config: TransferMatrixConfig,
     easiest_local = max(local, key=lambda t: local[t].rate)
     hardest_other = min(other, key=lambda t: other[t].rate)
     a, b = local[easiest_local], other[hardest_other]
-    evidence = (f"easiest local target {easiest_local} {_percent(a)}; hardest other "
-                f"{hardest_other} {_percent(b)}")
+    evidence = (f"easiest local target {easiest_local} {a.percent()}; hardest other "
+                f"{hardest_other} {b.percent()}")
     if b.above(a):
         return Finding("PASS", b.ci_low - a.ci_high, evidence)
     if a.above(b):

@@ -70,6 +70,10 @@ class Rate(BaseModel):
         low, high = wilson_interval(k, n)
         return cls(rate=k / n if n else math.nan, count=k, n=n, ci_low=low, ci_high=high)
 
+    def percent(self) -> str:
+        """``53.3% [41.2, 64.9]``: the rate and its 95% interval, in percent."""
+        return f"{100 * self.rate:.1f}% [{100 * self.ci_low:.1f}, {100 * self.ci_high:.1f}]"
+
     def above(self, other: Rate) -> bool:
         """This rate's 95% interval lies entirely above ``other``'s (disjoint)."""
         return self.ci_low > other.ci_high
