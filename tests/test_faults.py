@@ -234,13 +234,15 @@ def test_values_that_pass_validation_fail_before_any_work(tracking_uri, tmp_path
     assert not Path(tracking_uri.removeprefix("sqlite:///")).exists(), "no run was created"
 
 
-def test_more_points_than_the_test_set_are_reported_and_logged(tracking_uri):
+def test_more_points_than_the_test_set_are_reported_and_logged(tracking_uri, digits):
     config = tiny_config(models=["logreg"], attacks=["fgsm"], eps=[0.2], n_points=10_000)
     said: list[str] = []
     result = run_study(config, tracking_uri=tracking_uri, log=said.append)
-    assert any("n_points = 10000 is more than the 450 test points" in s for s in said), said
+    test_points = len(digits.y_test)
+    assert any(f"n_points = 10000 is more than the {test_points} test points" in s
+               for s in said), said
     tags = MlflowClient(tracking_uri).get_run(result.run_id).data.tags
-    assert tags["transfer.n_points_used"] == "450"
+    assert tags["transfer.n_points_used"] == str(test_points)
 
 
 def test_a_plugin_whose_hook_raises_names_its_file(tmp_path):

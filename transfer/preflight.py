@@ -12,6 +12,7 @@ from typing import Any
 from .context import Context
 from .data import Dataset
 from .specs import DatasetSpec
+from .store import sqlite_path
 from .validation import ConfigError
 
 MAX_EXPERIMENT_NAME = 500  # MLflow's limit
@@ -68,7 +69,7 @@ def preflight(
 def artifacts_writable(tracking_uri: str) -> None:
     """A local SQLite store's folder and its artifact folder accept files (checked before any
     training, so a read-only or full disk is found before the work is done)."""
-    if tracking_uri.startswith("sqlite:///"):
-        root = Path(tracking_uri.removeprefix("sqlite:///")).parent
-        writable(root, "the folder of the MLflow store")
-        writable(root / "mlartifacts", "the MLflow artifact folder")
+    database = sqlite_path(tracking_uri)
+    if database is not None:
+        writable(database.parent, "the folder of the MLflow store")
+        writable(database.parent / "mlartifacts", "the MLflow artifact folder")

@@ -131,9 +131,10 @@ def read_back(
     unreadable: dict[Cell, str] = {}
     for cell in cells:
         for blob in stored.get(cell.key, []):
+            if isinstance(blob, ResultFormatError):  # the stored file itself is unreadable
+                unreadable[cell] = str(blob)
+                continue
             try:
-                if isinstance(blob, ResultFormatError):
-                    raise blob
                 results[cell] = study.decode(blob)
                 break
             except (ValueError, KeyError, TypeError) as error:  # incl. ResultFormatError

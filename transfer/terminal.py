@@ -64,11 +64,11 @@ def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str
     """``table`` as one or more (title, rich table), each at most ``width`` columns wide."""
     names = list(table.columns)
     keys, rest = names[: table.keys], names[table.keys :]
-
     gap = 2 if framed else 1  # the space between two columns
+    narrowest = {name: _layout(table, name)[0] for name in names}
 
     def fits(chosen: list[str]) -> bool:
-        widths = [_layout(table, name)[0] for name in keys + chosen]
+        widths = [narrowest[name] for name in keys + chosen]
         return sum(widths) + gap * (len(widths) - 1) <= width
 
     chunks: list[list[str]] = []

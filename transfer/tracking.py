@@ -24,7 +24,7 @@ from .environment import environment
 from .executors import Outcome
 from .model_runs import MODEL_KEY, ModelRuns
 from .results import NotApplicable, ResultFormatError, encode
-from .store import connect, default_tracking_uri
+from .store import connect, default_tracking_uri, sqlite_path
 from .store_lock import StoreLock
 from .summary import Summary
 
@@ -77,9 +77,9 @@ class Tracker:
                                                MODEL_DEVELOPMENT)
             return str(found.experiment_id)
         location = None
-        if self.uri.startswith("sqlite:///"):
-            root = Path(self.uri.removeprefix("sqlite:///")).parent / "mlartifacts"
-            location = (root / _slug(name)).as_uri()
+        database = sqlite_path(self.uri)
+        if database is not None:
+            location = (database.parent / "mlartifacts" / _slug(name)).as_uri()
         try:
             return self.client.create_experiment(name, artifact_location=location,
                                                  tags={EXPERIMENT_KIND: MODEL_DEVELOPMENT})
