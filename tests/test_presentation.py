@@ -115,7 +115,10 @@ def test_the_mlflow_ui_shows_runs_description_datasets_and_key_figure(tmp_path):
     config = tiny_config(models=["logreg", "softmax", "decision-tree"], attacks=["fgsm", "noise"],
                          eps=[0.2], n_points=40)
     run = run_study(config, tracking_uri=uri)
+    assert run_study(config, tracking_uri=uri).resumed == len(run.results)
     client = MlflowClient(uri)
+    assert "**Key figure**" in client.get_run(run.run_id).data.tags["mlflow.note.content"], \
+        "re-running a finished study keeps its description and key figure"
     experiment = client.get_experiment(run.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     parent = client.get_run(run.run_id)

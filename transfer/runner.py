@@ -194,10 +194,12 @@ def run_study(
             experiment_id, config.study, config_hash, resolved
         )
         tracker.log_environment(parent, str(torch_device), executor, run_tags)
-        tracker.introduce(parent, study.description(), list(context.datasets().values()))
         cells = study.plan(config)
         results = read_back(study, cells, stored, log)
         todo = [cell for cell in cells if cell not in results]
+        unchanged = complete and not todo  # a finished study re-run changes nothing in MLflow
+        if not unchanged:
+            tracker.introduce(parent, study.description(), list(context.datasets().values()))
         if results:
             log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
         failed: dict[Cell, str] = {}
@@ -214,7 +216,7 @@ def run_study(
         summary = study.summarize(config, results)
         checked = check(study.claims, config, results)
         add_to_summary(summary, checked)
-        if not (complete and not todo):  # a finished study re-run changes nothing in MLflow
+        if not unchanged:
             tracker.log_summary(parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
