@@ -193,6 +193,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
     Config = EnsembleSourceConfig
     Result = EnsembleResult
     claims = CLAIMS
+    theory = "Transferability"
     default_config = Path(__file__).with_name("ensemble_source.toml")
 
     def validate(self, config: EnsembleSourceConfig, registry: Registry) -> None:

@@ -159,6 +159,7 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
     Config = LipschitzConfig
     Result = LipschitzResult
     claims = CLAIMS
+    theory = "Large Lipschitz constant"
     default_config = Path(__file__).with_name("lipschitz.toml")
 
     def plan(self, config: LipschitzConfig) -> list[Cell]:

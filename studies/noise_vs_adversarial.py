@@ -222,6 +222,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
     Config = NoiseVsAdversarialConfig
     Result = NoiseVsAdversarialResult
     claims = CLAIMS
+    theory = "Linearity in high dimension"
     result_format = 2  # 2: Curves.clean_error measured at eps = 0 (1 read it off the eps grid)
     default_config = Path(__file__).with_name("noise_vs_adversarial.toml")
 

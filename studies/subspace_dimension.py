@@ -164,6 +164,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
     claims = CLAIMS
+    theory = "Adversarial subspaces"
     default_config = Path(__file__).with_name("subspace_dimension.toml")
 
     def plan(self, config: SubspaceDimensionConfig) -> list[Cell]:

@@ -108,6 +108,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     Result = TransferMatrixResult
     default_config = Path(__file__).with_name("transfer_matrix.toml")
     claims = CLAIMS
+    theory = "Transferability"
 
     def plan(self, config: TransferMatrixConfig) -> list[Cell]:
         return [

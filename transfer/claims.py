@@ -33,7 +33,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Claim:
-    """A testable prediction of a theory, evaluated on a study's results."""
+    """A testable prediction of a theory, evaluated on a study's results. ``theory`` names the
+    explanation of adversarial examples it tests (a row of ``transfer report``); empty means
+    the study's own ``theory``."""
 
     id: str
     text: str
@@ -41,6 +43,7 @@ class Claim:
     quantity: str
     test: str
     evaluate: Callable[[Any, Mapping[Cell, Any]], Finding]
+    theory: str = ""
 
 
 def check(claims: tuple[Claim, ...], config: Any, results: Mapping[Cell, Any]
@@ -57,8 +60,10 @@ def check(claims: tuple[Claim, ...], config: Any, results: Mapping[Cell, Any]
     return found
 
 
-def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]]) -> None:
-    """The claims as metrics ``claim.<id>``, the ``claims`` table and a terminal table."""
+def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]], theory: str = ""
+                   ) -> None:
+    """The claims as metrics ``claim.<id>``, the ``claims`` table (each claim's theory, else
+    ``theory``) and a terminal table."""
     if not checked:
         return
     for claim, finding in checked:
@@ -68,6 +73,7 @@ def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]]) -> No
         "value": [f.value for _, f in checked], "claim": [c.text for c, _ in checked],
         "paper": [c.paper for c, _ in checked], "quantity": [c.quantity for c, _ in checked],
         "test": [c.test for c, _ in checked], "evidence": [f.evidence for _, f in checked],
+        "theory": [c.theory or theory for c, _ in checked],
     }, "what the theories predict, and what the data say")
     summary.terminal.append(Table({
         "verdict": [f.verdict for _, f in checked],

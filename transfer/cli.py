@@ -11,21 +11,7 @@ from typing import Any
 
 import click
 
-PLUGINS_DIR = click.option(
-    "--plugins-dir",
-    type=click.Path(file_okay=False, exists=True),
-    envvar="TRANSFER_PLUGINS_DIR",
-    help="Folder of *.py plugin files to load (also TRANSFER_PLUGINS_DIR).",
-)
-
-
-def _registry(plugins_dir: str | None) -> Any:
-    from .plugin_manager import load_registry
-
-    try:
-        return load_registry(plugins_dir)
-    except Exception as error:  # a broken plugin must say which one
-        raise _user_error(f"loading plugins failed: {error}", error) from None
+from .cli_common import PLUGINS_DIR, debug_mode, lookup, registry_of, user_error
 
 
 class TransferGroup(click.Group):
@@ -51,19 +37,6 @@ class TransferGroup(click.Group):
             self._load_plugin_commands()
             command = super().get_command(ctx, name)
         return command
-
-
-def _debug() -> bool:
-    return os.environ.get("TRANSFER_DEBUG", "") not in ("", "0")
-
-
-def _user_error(message: str, error: BaseException) -> click.ClickException:
-    """A clean one-line error; with ``--debug`` (or ``TRANSFER_DEBUG=1``) the traceback too."""
-    if _debug():
-        import traceback
-
-        traceback.print_exception(error)
-    return click.ClickException(message)
 
 
 @click.group(cls=TransferGroup)
@@ -97,7 +70,7 @@ def study_list(plugins_dir: str | None) -> None:
     from rich.table import Table
 
     table = Table("study", "plugin", "description")
-    for entry in _registry(plugins_dir):
+    for entry in registry_of(plugins_dir):
         if entry.kind == "study":
             table.add_row(entry.name, entry.plugin, entry.description)
     Console().print(table)
@@ -111,18 +84,11 @@ def study_config(name: str, plugins_dir: str | None) -> None:
 
     transfer study config transfer-matrix > my.toml
     """
-    registry = _registry(plugins_dir)
-    study_class = _lookup(registry, "study", name)
+    registry = registry_of(plugins_dir)
+    study_class = lookup(registry, "study", name)
     if study_class.default_config is None:
         raise click.ClickException(f"study {name!r} ships no default config")
     click.echo(Path(study_class.default_config).read_text(), nl=False)
-
-
-def _lookup(registry: Any, kind: str, name: str) -> Any:
-    try:
-        return registry.get(kind, name)
-    except KeyError as error:
-        raise click.ClickException(str(error)) from None
 
 
 @study.command("run")
@@ -169,19 +135,19 @@ def study_run(
     from .validation import ConfigError
 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: handled as Ctrl-C
-    if not _debug():  # MLflow logs its own traceback of a failed write before we report it
+    if not debug_mode():  # MLflow logs its own traceback of a failed write before we report it
         logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     console = make_console(stderr=True)
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())
-    registry = _registry(plugins_dir)
+    registry = registry_of(plugins_dir)
     try:
         if Path(name_or_config).is_file():
             data = load_config(Path(name_or_config), overrides)
         elif name_or_config.endswith((".toml", ".yaml", ".yml")):
             raise click.ClickException(f"config file {name_or_config} does not exist")
         else:
-            data = read_default_config(_lookup(registry, "study", name_or_config), overrides)
+            data = read_default_config(lookup(registry, "study", name_or_config), overrides)
         bar = ProgressBar(console) if progress and console.is_terminal else None
         result = run_study(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
@@ -189,10 +155,10 @@ def study_run(
             log=lambda message: console.print(f"[dim]{message}[/dim]", soft_wrap=True),
         )
     except (ConfigError, ConfigFileError, KeyError, ValueError, TrackingUnavailable) as error:
-        raise _user_error(str(error), error) from None
+        raise user_error(str(error), error) from None
     except OSError as error:  # a full or read-only disk met mid-study
         where = f" {error.filename}" if error.filename else ""
-        raise _user_error(
+        raise user_error(
             f"cannot write{where}: {error.strerror or error}. Finished cells are saved; free "
             f"space or fix the permissions, then run the same command again to resume", error
         ) from None
@@ -242,7 +208,7 @@ def study_show(run: str, tracking_uri: str | None, verbose: bool) -> None:
         tracker = Tracker(tracking_uri)
         info = describe(tracker.client, resolve_run(tracker.client, run))
     except (RunNotFound, TrackingUnavailable) as error:
-        raise _user_error(str(error), error) from None
+        raise user_error(str(error), error) from None
     out = make_console()
     out.print(f"[bold]{info['name']}[/bold]  {info['run_id']}  status {info['status']}")
     for key, value in sorted(info["tags"].items()):
@@ -267,7 +233,7 @@ def plugins_list(plugins_dir: str | None) -> None:
     from rich.table import Table
 
     table = Table("kind", "name", "plugin", "version", "description")
-    for entry in _registry(plugins_dir):
+    for entry in registry_of(plugins_dir):
         table.add_row(entry.kind, entry.name, entry.plugin, entry.version, entry.description)
     Console().print(table)
 

@@ -199,7 +199,8 @@ def run_study(
         todo = [cell for cell in cells if cell not in results]
         unchanged = complete and not todo  # a finished study re-run changes nothing in MLflow
         if not unchanged:
-            tracker.introduce(parent, study.description(), list(context.datasets().values()))
+            tracker.introduce(parent, study.description(), list(context.datasets().values()),
+                              study.theory)
         if results:
             log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
         failed: dict[Cell, str] = {}
@@ -215,7 +216,7 @@ def run_study(
         progress.stop()
         summary = study.summarize(config, results)
         checked = check(study.claims, config, results)
-        add_to_summary(summary, checked)
+        add_to_summary(summary, checked, study.theory)
         if not unchanged:
             tracker.log_summary(parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))

@@ -37,6 +37,7 @@ class Study(ABC, Generic[ConfigT, ResultT]):
     default_config: ClassVar[Path | None] = None
     about: ClassVar[str] = ""  # the question, the paper, how to read the figures (markdown)
     claims: ClassVar[tuple[Claim, ...]] = ()  # what the theories predict (see ``claims``)
+    theory: ClassVar[str] = ""  # the explanation of adversarial examples it tests (a report row)
 
     @classmethod
     def description(cls) -> str:

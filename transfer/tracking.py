@@ -34,6 +34,7 @@ RESULT_FILE = "cell_result.json"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
 NOTE = "mlflow.note.content"
+THEORY, KEY_FIGURE = "transfer.theory", "transfer.key_figure"
 
 
 def _slug(name: str) -> str:
@@ -124,14 +125,17 @@ class Tracker:
         self.client.log_dict(run_id, config, "config.json")
         return run_id, {}, False
 
-    def introduce(self, run_id: str, description: str, datasets: list[Any]) -> None:
-        """The study run's description (the MLflow UI shows it on the run's page) and its
-        datasets as dataset inputs (also logged on every cell run)."""
+    def introduce(self, run_id: str, description: str, datasets: list[Any], theory: str = ""
+                  ) -> None:
+        """The study run's description (the MLflow UI shows it on the run's page), the theory it
+        tests, and its datasets as dataset inputs (also logged on every cell run)."""
         from .dataset_inputs import dataset_inputs
 
         self.inputs = dataset_inputs(datasets)
         self.description = description
         self.client.set_tag(run_id, NOTE, description)
+        if theory:
+            self.client.set_tag(run_id, THEORY, theory)
         if self.inputs:
             self.client.log_inputs(run_id, datasets=self.inputs)
 
@@ -270,6 +274,7 @@ class Tracker:
         key = summary.key_figure or next(iter(summary.figures), None)
         if key in summary.figures:  # shown right under the run's description
             path = f"figures/{key}.png"
+            self.client.set_tag(run_id, KEY_FIGURE, path)
             image = f"get-artifact?path={urllib.parse.quote(path, safe='')}&run_uuid={run_id}"
             self.client.set_tag(run_id, NOTE, f"{self.description}\n\n**Key figure** "
                                               f"(`{path}`):\n\n![{key}]({image})")
