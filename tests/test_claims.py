@@ -142,6 +142,7 @@ class ScoreStudy(Study[ScoreConfig, Score]):
     """Two scores, 0.6 and 0.7, and one claim: every score is above the threshold."""
 
     Config, Result = ScoreConfig, Score
+    theory = "Scores above thresholds"
     claims = (Claim("above", "Every score is above the threshold", "none", "the lowest score",
                     "> threshold", above),)
 

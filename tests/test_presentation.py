@@ -8,7 +8,6 @@ import io
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,13 +26,12 @@ from transfer.terminal import ProgressBar, print_summary
 from transfer.tracking import CELL_KEY, PARENT
 from transfer.training_progress import listening
 
+from .browser import browse
 from .conftest import tiny_config
 from .processes import free_port
 
 STUDIES = ["transfer-matrix", "ensemble-source", "subspace-dimension", "noise-vs-adversarial",
            "lipschitz"]
-ARTIFACTS = Path(os.environ.get("TRANSFER_TEST_ARTIFACTS",
-                                Path(__file__).resolve().parent.parent / "test-artifacts"))
 
 
 @pytest.mark.parametrize("name", STUDIES)
@@ -91,25 +89,6 @@ def test_study_show_prints_the_stored_rates(tracking_uri, tmp_path):
     assert max(len(line) for line in output.splitlines()) <= 100
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "needs Chromium (apt-get install chromium; the README's test command does it)"
-    return found
-
-
-def _browse(url: str, name: str) -> str:
-    """The page's DOM after its scripts ran, and a screenshot kept under test-artifacts/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--virtual-time-budget=25000", "--window-size=1400,1800"]
-    subprocess.run([*base, f"--screenshot={ARTIFACTS / name}.png", url],
-                   capture_output=True, timeout=180, check=True)
-    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True,
-                         timeout=180, check=True).stdout
-    (ARTIFACTS / f"{name}.html").write_text(dom)
-    return dom
-
-
 def test_the_mlflow_ui_shows_runs_description_datasets_and_key_figure(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     config = tiny_config(models=["logreg", "softmax", "decision-tree"], attacks=["fgsm", "noise"],
@@ -144,11 +123,11 @@ def test_the_mlflow_ui_shows_runs_description_datasets_and_key_figure(tmp_path):
                     break
             except OSError:
                 time.sleep(0.5)
-        runs = _browse(f"{address}/#/experiments/{run.experiment_id}/runs"
-                       f"?workflowType=machine_learning", "mlflow-runs")
+        runs, _ = browse(f"{address}/#/experiments/{run.experiment_id}/runs"
+                         f"?workflowType=machine_learning", "mlflow-runs")
         assert parent.info.run_name in runs and "digits-train" in runs
-        page = _browse(f"{address}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
-                       f"?workflowType=machine_learning", "mlflow-run")
+        page, _ = browse(f"{address}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
+                         f"?workflowType=machine_learning", "mlflow-run")
         assert "Do adversarial examples crafted on one model fool other models" in page
         assert "attack=fgsm eps=0.2 source=logreg" in page  # readable child-run names
         image = f"get-artifact?path=figures%2Fheatmap_fgsm_eps0.2.png&amp;run_uuid={run.run_id}"

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .cli_common import PLUGINS_DIR, debug_mode, lookup, registry_of, user_error
+from .report_command import report
 
 
 class TransferGroup(click.Group):
@@ -51,6 +52,7 @@ def cli(debug: bool) -> None:
     Start here:
       transfer study list                      the studies you can run
       transfer study run transfer-matrix       a real transfer matrix on digits
+      transfer report                          one page: each theory, its claims, verdicts
       transfer ui                              browse the results in MLflow
     """
     if debug:
@@ -256,6 +258,9 @@ def ui(tracking_uri: str | None, port: int, host: str) -> None:
             "--host", host, "--port", str(port)]
     click.echo(" ".join(shlex.quote(a) for a in argv))
     os.execv(sys.executable, argv)
+
+
+cli.add_command(report)
 
 
 def main() -> None:
