@@ -51,6 +51,7 @@ from transfer import (
 )
 
 from .ensemble_source_claims import CLAIMS
+from .ensemble_source_headlines import HEADLINES
 
 NAME: Final = "ensemble-source"
 COMBINE = ("logits", "probabilities", "losses")
@@ -193,6 +194,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
     Config = EnsembleSourceConfig
     Result = EnsembleResult
     claims = CLAIMS
+    headlines = HEADLINES
     theory = "Transferability"
     default_config = Path(__file__).with_name("ensemble_source.toml")
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the study imports these claims
 ALPHA = 0.05
 
 
-def _leave_one_out(results: Mapping[Cell, Any], targeted: bool) -> list[EnsembleResult]:
+def leave_one_out(results: Mapping[Cell, Any], targeted: bool) -> list[EnsembleResult]:
     return [r for r in results.values()
             if not isinstance(r, NotApplicable) and r.kind == "leave-one-out"
             and r.ensemble is not None and r.singles
@@ -48,16 +48,16 @@ def _sign_test(cells: list[EnsembleResult], single: Callable[[list[float]], floa
 
 
 def beats_mean(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    return _sign_test(_leave_one_out(results, targeted=False),
+    return _sign_test(leave_one_out(results, targeted=False),
                       lambda rates: sum(rates) / len(rates), "mean")
 
 
 def beats_best(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    return _sign_test(_leave_one_out(results, targeted=False), max, "best")
+    return _sign_test(leave_one_out(results, targeted=False), max, "best")
 
 
 def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    cells = _leave_one_out(results, targeted=True)
+    cells = leave_one_out(results, targeted=True)
     if not cells:
         return Finding("INCONCLUSIVE", math.nan, "needs a targeted attack (target = random or "
                                                  "least-likely) in the config")

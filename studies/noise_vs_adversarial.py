@@ -55,6 +55,7 @@ from transfer import (
 )
 
 from .noise_vs_adversarial_claims import CLAIMS
+from .noise_vs_adversarial_headlines import HEADLINES
 
 NAME: Final = "noise-vs-adversarial"
 
@@ -222,6 +223,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
     Config = NoiseVsAdversarialConfig
     Result = NoiseVsAdversarialResult
     claims = CLAIMS
+    headlines = HEADLINES
     theory = "Linearity in high dimension"
     result_format = 2  # 2: Curves.clean_error measured at eps = 0 (1 read it off the eps grid)
     default_config = Path(__file__).with_name("noise_vs_adversarial.toml")

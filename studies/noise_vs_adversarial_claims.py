@@ -15,14 +15,14 @@ MANY_TIMES = 2.0  # the adversarial error at least this many times the random on
 WITHIN = 1.5  # the measured ratio within this factor of the prediction (FAIL: beyond WITHIN²)
 
 
-def _parts(results: Mapping[Cell, Any], part: str) -> dict[str, Any]:
+def parts(results: Mapping[Cell, Any], part: str) -> dict[str, Any]:
     return {c["model"]: getattr(r, part.replace("-", "_")) for c, r in results.items()
             if c["part"] == part and not isinstance(r, NotApplicable)
             and getattr(r, part.replace("-", "_")) is not None}
 
 
 def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    curves = _parts(results, "curves")
+    curves = parts(results, "curves")
     if not curves:
         return Finding("INCONCLUSIVE", math.nan, "no logit curves (models without gradients?)")
     r2 = {m: (c.r2_adversarial + c.r2_random) / 2 for m, c in curves.items()}
@@ -34,7 +34,7 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 
 def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    curves = _parts(results, "curves")
+    curves = parts(results, "curves")
     if not curves:
         return Finding("INCONCLUSIVE", math.nan, "no logit curves (models without gradients?)")
     gains = {m: (c.error_adversarial[-1] - c.clean_error,
@@ -54,12 +54,12 @@ def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding
 def sqrt_d_over_m(config: Any, results: Mapping[Cell, Any]) -> Finding:
     """Fawzi et al.'s law holds for classifiers of small curvature: models whose logit curves
     are visibly curved (mean R² below ``LINEAR``) are outside it and named in the evidence."""
-    curves = _parts(results, "curves")
+    curves = parts(results, "curves")
     curved = sorted(m for m, c in curves.items()
                     if (c.r2_adversarial + c.r2_random) / 2 < LINEAR)
     outside = f"; outside the law's hypothesis (R² < {LINEAR:g}): {', '.join(curved)}" if curved \
         else ""
-    rows = [(m, row) for m, part in _parts(results, "minimal-norm").items() for row in part.rows
+    rows = [(m, row) for m, part in parts(results, "minimal-norm").items() for row in part.rows
             if math.isfinite(row.median) and row.linear_median > 0 and m not in curved]
     if not rows:
         return Finding("INCONCLUSIVE", math.nan, "no minimal-norm ratios of a near-linear model"

@@ -15,7 +15,9 @@ Counted per point: the directions x + r_i that fool the source, and of those the
 fool each target. Logged per (source, norm, eps) and k: the mean and median number of adversarial
 directions, per target the mean number that transfer and the probability of transfer (transferred
 / adversarial), and per point the largest k at which some direction still fools the source (the
-"dimension"). One gradient per point serves every k and eps.
+"dimension") and Tramèr et al.'s "number of adversarial directions found": the most of the k
+directions that fool the source, over every k tried. One gradient per point serves every k and
+eps.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from transfer import (
 )
 
 from .subspace_dimension_claims import CLAIMS
+from .subspace_dimension_headlines import HEADLINES
 
 NAME: Final = "subspace-dimension"
 REGULAR_HADAMARD_4 = torch.tensor(
@@ -121,7 +124,8 @@ class SubspaceDimensionConfig(ModelsConfig):
 
 class SubspaceResult(CellResult):
     """Per k: mean and median adversarial directions, per target the mean that transfer and the
-    probability of transfer; per point the dimension (largest k with a fooling direction)."""
+    probability of transfer; per point the dimension (largest k with a fooling direction) and the
+    directions found (Tramèr et al.: the most of the k directions that fool it, over all k)."""
 
     k: list[int]
     adversarial_mean: list[float]
@@ -129,6 +133,7 @@ class SubspaceResult(CellResult):
     transferred_mean: dict[str, list[float]]
     transfer_probability: dict[str, list[float]]
     dimension: list[int]
+    found: list[int]
 
     def metrics(self) -> dict[str, float]:
         dimension = torch.tensor(self.dimension, dtype=torch.float64)
@@ -138,6 +143,7 @@ class SubspaceResult(CellResult):
             "dimension_mean": dimension.mean().item() if some else math.nan,
             "dimension_median": dimension.median().item() if some else math.nan,
             "adversarial_at_max_k_mean": self.adversarial_mean[-1] if some else math.nan,
+            "directions_found_mean": (sum(self.found) / len(self.found)) if some else math.nan,
         }
 
     def series(self) -> dict[str, list[tuple[float, float]]]:
@@ -163,7 +169,9 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
 
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
+    result_format = 2  # 2: per point, the directions found (1 had no ``found``)
     claims = CLAIMS
+    headlines = HEADLINES
     theory = "Adversarial subspaces"
     default_config = Path(__file__).with_name("subspace_dimension.toml")
 
@@ -229,6 +237,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
                     for c in range(len(ks))]
                 for t, v in transferred.items()},
             dimension=dimension.tolist(),
+            found=counts.amax(dim=1).tolist(),
         )
 
     def summarize(

@@ -78,6 +78,8 @@ def test_the_study_end_to_end(tracking_uri, registry, digits):
     assert_claims_evaluated(result, EnsembleSource)
     findings = {claim.id: finding for claim, finding in result.claims}
     assert math.isfinite(findings["targeted-needs-ensemble"].value)  # fgsm-ll is targeted
+    matching = {h.id: m for h, m in result.headlines}["targeted-matching"]
+    assert 0 <= matching.value <= 1 and "single sources" in matching.text
     loo = {c: r for c, r in result.results.items() if c["kind"] == "leave-one-out"}
     assert len(loo) == 4 * 2
     for cell, r in loo.items():

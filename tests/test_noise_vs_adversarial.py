@@ -10,8 +10,10 @@ import torch
 from scipy import stats
 
 from transfer import (
+    ModelSpec,
     NotApplicable,
     deepfool,
+    evaluation_points,
     flip_distance,
     random_basis,
     random_signs,
@@ -78,9 +80,9 @@ def test_r_squared_matches_numpy():
     np.testing.assert_allclose(r_squared(curves, eps).numpy(), expected, rtol=1e-5)
 
 
-def test_the_study_end_to_end(tracking_uri):
+def test_the_study_end_to_end(tracking_uri, registry, digits):
     config = {
-        "study": "noise-vs-adversarial", "n_points": 40, "eps_steps": 11, "n_random": 2,
+        "study": "noise-vs-adversarial", "n_points": 40, "eps_steps": 21, "n_random": 2,
         "models": [{"name": "softmax", "params": {"epochs": 10}}, "knn"],
         "subspace_dims": [1, 8],
         "sweep_models": [{"name": "softmax", "params": {"epochs": 10}}],
@@ -95,8 +97,8 @@ def test_the_study_end_to_end(tracking_uri):
     # a linear model's logits are exactly linear along any direction
     curve_metrics = curves.metrics()
     assert curve_metrics["r2_adversarial"] == pytest.approx(1.0, abs=1e-5)
-    assert abs(curves.curves.eps[5]) < 1e-7  # 11 steps: the path at eps = 0 gives the clean error
-    assert curve_metrics["clean_error"] == curves.curves.error_adversarial[5]
+    assert abs(curves.curves.eps[10]) < 1e-7  # 21 steps: the path at eps = 0: the clean error
+    assert curve_metrics["clean_error"] == curves.curves.error_adversarial[10]
     assert curve_metrics["slope_ratio"] > 1
     assert curve_metrics["error_adversarial_at_eps_max"] > curve_metrics[
         "error_random_at_eps_max"]
@@ -106,5 +108,19 @@ def test_the_study_end_to_end(tracking_uri):
     sweep = [by_part[("sweep", "softmax", i)].metrics() for i in (0, 1)]
     assert sweep[0]["dimension"] == 64 and sweep[1]["dimension"] == 256
     assert set(result.summary.tables) == {"curves", "error_curves", "minimal_norm", "sweep",
-                                          "claims"}
+                                          "claims", "headlines"}
     assert {"curves_softmax", "minimal_norm", "sweep"} == set(result.summary.figures)
+
+    # Goodfellow et al.'s headline, recomputed in closed form: for softmax regression the loss
+    # gradient is Wᵀ(p − e_y); FGSM at eps 0.25, not clipped, over all the points
+    softmax = train_model(ModelSpec(name="softmax", params={"epochs": 10}), digits,
+                          registry=registry, device="cpu")
+    linear = softmax.torch_module[1]
+    w, b = linear.weight.double(), linear.bias.double()
+    index = evaluation_points(len(digits.y_test), 40, 0)
+    x, y = digits.x_test[index].flatten(1).double(), digits.y_test[index]
+    p = torch.softmax(x @ w.T + b, dim=1)
+    gradient = (p - torch.nn.functional.one_hot(y, 10).double()) @ w
+    wrong = ((x + 0.25 * gradient.sign()) @ w.T + b).argmax(1) != y
+    headline = {h.id: m for h, m in result.headlines}["fgsm-error-0.25"]
+    assert headline.value == pytest.approx(wrong.double().mean().item())

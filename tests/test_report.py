@@ -6,6 +6,7 @@ the page logged to MLflow; clear errors for an empty store or an unknown study."
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,14 @@ from .test_claims import SCORE_PLUGIN
 
 LIPSCHITZ = {"study": "lipschitz", "n_points": 20,
              "models": ["softmax", {"name": "mlp", "params": {"epochs": 5}}]}
+SUBSPACE = {"study": "subspace-dimension", "n_points": 20, "l2_eps": [2.0], "max_k": 8,
+            "models": [{"name": "softmax", "params": {"epochs": 10}}, "logreg"]}
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """A store with a transfer matrix, a lipschitz study and a plugin study with its own theory
-    and no figure."""
+    """A store with a transfer matrix, a lipschitz and a subspace-dimension study, and a plugin
+    study with its own theory and no figure."""
     folder = tmp_path_factory.mktemp("report")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     plugins = folder / "plugins"
@@ -37,7 +40,7 @@ def store(tmp_path_factory):
     score = CliRunner().invoke(cli, ["study", "run", str(folder / "score.toml"), "--no-progress",
                                      "--plugins-dir", str(plugins), "--tracking-uri", uri])
     assert score.exit_code == 0, score.output
-    runs = [run_study(tiny_config(), tracking_uri=uri), run_study(LIPSCHITZ, tracking_uri=uri)]
+    runs = [run_study(config, tracking_uri=uri) for config in (tiny_config(), LIPSCHITZ, SUBSPACE)]
     return folder, uri, runs
 
 
@@ -49,7 +52,7 @@ def test_the_report_shows_every_theory_claim_and_figure_in_a_browser(store):
     out = CliRunner().invoke(cli, ["report", "--tracking-uri", uri, "-o", str(page),
                                    "--markdown", str(readme)])
     assert out.exit_code == 0, out.output
-    assert "3 study run(s): lipschitz" in out.output and "score" in out.output
+    assert "4 study run(s): lipschitz" in out.output and "score" in out.output
 
     html = page.read_text()
     assert not re.search(r"""src=['"](?!data:)|<link""", html), \
@@ -57,15 +60,20 @@ def test_the_report_shows_every_theory_claim_and_figure_in_a_browser(store):
     dom, console = browse(page.as_uri(), "report")
     assert console == [], console
     images = html.count("<img ")
-    assert images == 4, "the key figure of each of the two built-in studies, twice"
+    assert images == 6, "the key figure of each of the three built-in studies, twice"
     assert f'data-figures="{images} of {images}"' in dom, "every figure was decoded and shown"
     for run in runs:
         assert run.run_id in dom
         for claim, finding in run.claims:
             assert f'id="claim-{claim.id}">{finding.verdict}</span>' in dom, claim.id
-    theories = [t for t in ("Large Lipschitz constant", "Transferability",
-                            "Scores above thresholds") if f">{t}</td>" in dom]
-    assert theories == ["Large Lipschitz constant", "Transferability", "Scores above thresholds"]
+    shown = sorted((dom.index(f">{t}</td>"), t) for t in (
+        "Scores above thresholds", "Transferability", "Large Lipschitz constant",
+        "Adversarial subspaces"))
+    assert [t for _, t in shown] == ["Large Lipschitz constant", "Adversarial subspaces",
+                                     "Transferability", "Scores above thresholds"], \
+        "the survey's order, a plugin's theory last"
+    found = {h.id: m for h, m in runs[2].headlines}["directions-found"]
+    assert "measured their way" in dom and escape(found.text) in dom
     assert "no figure" in dom and "digits-train" in dom and "git commit" in dom
 
     text = readme.read_text()
@@ -74,6 +82,7 @@ def test_the_report_shows_every_theory_claim_and_figure_in_a_browser(store):
     for run in runs:
         for claim, finding in run.claims:
             assert f"(`{claim.id}`) | **{finding.verdict}** |" in text
+    assert "(`directions-found`)" in text and found.text in text
 
     client = MlflowClient(uri)
     logged = client.search_runs(

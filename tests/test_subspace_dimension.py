@@ -85,6 +85,13 @@ def test_linear_binary_counts_follow_the_closed_form(tracking_uri, registry):
         for k, measured in zip(cell_result.k, cell_result.adversarial_mean, strict=True):
             expected = np.mean(k * (cell["eps"] * np.linalg.norm(w) / math.sqrt(k) > margin))
             assert measured == pytest.approx(expected), (cell["eps"], k)
+        # Tramèr et al.'s count per point: the largest k of the grid whose directions all fool
+        fooled = [[k * (cell["eps"] * np.linalg.norm(w) / math.sqrt(k) > f) for k in
+                   cell_result.k] for f in margin]
+        assert cell_result.found == [max(row) for row in fooled]
+    largest = max(result.results, key=lambda c: c["eps"])
+    headline = {h.id: m for h, m in result.headlines}["directions-found"]
+    assert headline.value == pytest.approx(np.mean(result.results[largest].found))
 
 
 def test_the_study_end_to_end(tracking_uri):

@@ -53,6 +53,8 @@ _EXPORTS = {
     "Study": "study",
     "Claim": "claims",
     "Finding": "claims",
+    "Headline": "headlines",
+    "Measured": "headlines",
     "Context": "context",
     "Cell": "cell",
     "CellResult": "results",
@@ -121,6 +123,7 @@ if TYPE_CHECKING:
         steepest_ascent,
     )
     from .gradients import class_gradients, loss_gradient
+    from .headlines import Headline, Measured
     from .lipschitz_bound import LipschitzBounded
     from .metrics import wilson_interval
     from .models import DECISION, GRADIENTS, TREE, Model, freeze

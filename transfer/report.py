@@ -29,6 +29,7 @@ class StudyReport:
     started_ms: int
     theory: str
     claims: list[dict[str, str]]  # rows of the run's ``claims`` table
+    headlines: list[dict[str, str]]  # rows of its ``headlines`` table
     config: dict[str, Any]
     environment: dict[str, Any]
     datasets: list[str]
@@ -86,6 +87,7 @@ def gather(client: Any, run_id: str, uri: str) -> StudyReport:
     tags = run.data.tags
     with tempfile.TemporaryDirectory() as scratch:
         claims_csv = _artifact(client, run_id, "tables/claims.csv", scratch)
+        headlines_csv = _artifact(client, run_id, "tables/headlines.csv", scratch)
         config = _artifact(client, run_id, "config.json", scratch)
         environment = _artifact(client, run_id, "environment.json", scratch)
         figures = [item.path for item in client.list_artifacts(run_id, "figures")]
@@ -93,7 +95,8 @@ def gather(client: Any, run_id: str, uri: str) -> StudyReport:
         figure = _artifact(client, run_id, key, scratch) if key else None
     study = tags.get("transfer.study", run.info.run_name)
     theory = tags.get("transfer.theory", "") or study
-    claims = list(csv.DictReader(io.StringIO(claims_csv.decode()))) if claims_csv else []
+    claims, headlines = (list(csv.DictReader(io.StringIO(table.decode()))) if table else []
+                         for table in (claims_csv, headlines_csv))
     for claim in claims:
         claim["theory"] = claim.get("theory") or theory
     inputs = getattr(run, "inputs", None)
@@ -102,7 +105,7 @@ def gather(client: Any, run_id: str, uri: str) -> StudyReport:
     return StudyReport(
         study=study, run_id=run_id, run_name=run.info.run_name,
         experiment_id=run.info.experiment_id, status=run.info.status,
-        started_ms=run.info.start_time or 0, theory=theory, claims=claims,
+        started_ms=run.info.start_time or 0, theory=theory, claims=claims, headlines=headlines,
         config=json.loads(config) if config else {},
         environment=json.loads(environment) if environment else {},
         datasets=datasets, key_figure=key if figure else "", figure_png=figure or b"",

@@ -103,6 +103,22 @@ def _theory_table(reports: list[StudyReport]) -> str:
     return "".join(out)
 
 
+def _headline_table(reports: list[StudyReport]) -> str:
+    rows = [(report, headline) for report in reports for headline in report.headlines]
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td><a href='#{_anchor(report)}'>{escape(report.study)}</a></td>"
+        f"<td>{escape(h['quantity'])}</td><td>{escape(h['paper'])}: "
+        f"{escape(h['paper_value'] or 'no number quoted')}</td>"
+        f"<td><b>{_value(h['value'])}</b><br><span class='small'>{escape(h['ours'])}</span></td>"
+        f"</tr>" for report, h in rows)
+    return ("<h2>The papers' headline numbers, measured their way</h2><p>Each paper's own "
+            "number, on its own data and models, next to the same quantity measured here.</p>"
+            "<table class='headlines'><thead><tr><th>Study</th><th>Quantity</th><th>Paper</th>"
+            f"<th>Here</th></tr></thead><tbody>{body}</tbody></table>")
+
+
 def _study_section(report: StudyReport) -> str:
     environment = report.environment
     versions = environment.get("versions", {})
@@ -151,7 +167,8 @@ def render_html(reports: list[StudyReport], store: str) -> str:
         "support it), <b>FAIL</b> (they contradict it) or <b>INCONCLUSIVE</b> (too few points, "
         "intervals that overlap, a value between the thresholds). The theories follow the "
         "table of Dobriban's survey <i>What causes adversarial examples?</i> (2020).</p>"
-        f"{_theory_table(reports)}{''.join(_study_section(r) for r in reports)}</body></html>\n"
+        f"{_theory_table(reports)}{_headline_table(reports)}"
+        f"{''.join(_study_section(r) for r in reports)}</body></html>\n"
     )
 
 
@@ -164,4 +181,10 @@ def render_markdown(reports: list[StudyReport]) -> str:
     for report, claim in _rows(reports):
         lines.append(f"| {cell(claim['theory'])} | {cell(report.study)} | {cell(claim['claim'])} "
                      f"(`{claim['id']}`) | **{claim['verdict']}** | {cell(claim['evidence'])} |")
+    headlines = [(report, h) for report in reports for h in report.headlines]
+    if headlines:
+        lines += ["", "| study | paper's headline number | paper | here |", "|---|---|---|---|"]
+        lines += [f"| {cell(report.study)} | {cell(h['quantity'])} (`{h['id']}`) | "
+                  f"{cell(h['paper'])}: {cell(h['paper_value'] or 'no number quoted')} | "
+                  f"{cell(h['ours'])} |" for report, h in headlines]
     return "\n".join(lines) + "\n"

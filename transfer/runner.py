@@ -12,6 +12,8 @@ from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
 from .executors import Outcome, failed_outcome, now_ms
+from .headlines import Headline, Measured, measure
+from .headlines import add_to_summary as add_headlines
 from .model_cache import ModelCache, default_cache_dir
 from .plugin_manager import load_registry
 from .preflight import artifacts_writable, preflight
@@ -73,8 +75,8 @@ class CellTask:
 
 @dataclass
 class StudyRun:
-    """What ``run_study`` did: the parent run, every cell's result, failures, the summary and the
-    claims' findings."""
+    """What ``run_study`` did: the parent run, every cell's result, failures, the summary, the
+    claims' findings and the headline numbers measured."""
 
     run_id: str
     experiment_id: str
@@ -84,6 +86,7 @@ class StudyRun:
     resumed: int
     summary: Summary
     claims: list[tuple[Claim, Finding]] = field(default_factory=list)
+    headlines: list[tuple[Headline, Measured]] = field(default_factory=list)
 
 
 class Progress(Protocol):
@@ -216,6 +219,8 @@ def run_study(
         progress.stop()
         summary = study.summarize(config, results)
         checked = check(study.claims, config, results)
+        measured = measure(study.headlines, config, results)
+        add_headlines(summary, measured)
         add_to_summary(summary, checked, study.theory)
         if not unchanged:
             tracker.log_summary(parent, summary)
@@ -233,5 +238,5 @@ def run_study(
         best_effort(lock.release)
     return StudyRun(
         parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary,
-        checked,
+        checked, measured,
     )

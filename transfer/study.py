@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from .cell import Cell
 from .claims import Claim
 from .context import Context
+from .headlines import Headline
 from .registry import Registry
 from .results import NOT_APPLICABLE, CellResult, NotApplicable, ResultFormatError
 from .specs import StudyConfig
@@ -37,6 +38,7 @@ class Study(ABC, Generic[ConfigT, ResultT]):
     default_config: ClassVar[Path | None] = None
     about: ClassVar[str] = ""  # the question, the paper, how to read the figures (markdown)
     claims: ClassVar[tuple[Claim, ...]] = ()  # what the theories predict (see ``claims``)
+    headlines: ClassVar[tuple[Headline, ...]] = ()  # papers' numbers, measured their way
     theory: ClassVar[str] = ""  # the explanation of adversarial examples it tests (a report row)
 
     @classmethod
