@@ -4,6 +4,7 @@ violate and leave it open), claims are logged to MLflow, and `--strict` fails a 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from mlflow import MlflowClient
 
 from transfer import Cell, Rate, run_study, wilson_interval
 from transfer.cli import cli
+from transfer.environment import code_version
 from transfer.studies.ensemble_source import EnsembleResult
 from transfer.studies.ensemble_source_claims import CLAIMS as ENSEMBLE_CLAIMS
 from transfer.studies.lipschitz import LayerBound, LipschitzConfig, LipschitzResult
@@ -29,6 +31,7 @@ from transfer.studies.subspace_dimension_claims import CLAIMS as SUBSPACE_CLAIMS
 from transfer.studies.transfer_matrix import NAME, TransferMatrixConfig, TransferMatrixResult
 from transfer.studies.transfer_matrix import TargetOutcome as Outcome
 from transfer.studies.transfer_matrix_claims import CLAIMS
+from transfer.tracking import SUMMARY_CODE
 
 from .conftest import tiny_config
 
@@ -116,6 +119,18 @@ def test_claims_are_logged_and_listed(tracking_uri):
     table = run.summary.tables["claims"].columns
     assert table["id"] == list(found) and all(table["evidence"])
     assert any(t.title.startswith("claims:") for t in run.summary.terminal)
+
+    # a re-run by the same code changes nothing; by other code, it writes the claims again
+    client = MlflowClient(tracking_uri)
+    stored = Path(client.get_run(run.run_id).info.artifact_uri.removeprefix("file://"))
+    claims = stored / "tables" / "claims.csv"
+    claims.unlink()
+    assert run_study(config, tracking_uri=tracking_uri).run_id == run.run_id
+    assert not claims.exists(), "a finished study re-run by the same code is left as it is"
+    client.set_tag(run.run_id, SUMMARY_CODE, "transfer 0.0.1 at an older commit")
+    assert run_study(config, tracking_uri=tracking_uri).resumed == len(run.results)
+    assert claims.exists(), "newer code writes its summary and claims over an older one's"
+    assert client.get_run(run.run_id).data.tags[SUMMARY_CODE] == code_version()
 
 
 SCORE_PLUGIN = '''

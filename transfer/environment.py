@@ -29,6 +29,16 @@ def environment(device: str, executor: str) -> dict[str, Any]:
     }
 
 
+def code_version() -> str:
+    """The version of transfer and the commit it runs from: a study's summary, claims and
+    headlines are written again when a re-run finds them written by other code."""
+    try:
+        version = metadata.version("transfer")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"transfer {version} at {git_commit()}"
+
+
 def git_commit() -> str:
     """The commit of the checkout ``transfer`` runs from (or the working directory's), if any."""
     for folder in (Path(__file__).resolve().parent, Path.cwd()):

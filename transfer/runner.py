@@ -11,6 +11,7 @@ from .cell import Cell, stable_hash
 from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
+from .environment import code_version
 from .executors import Outcome, failed_outcome, now_ms
 from .headlines import Headline, Measured, measure
 from .headlines import add_to_summary as add_headlines
@@ -23,7 +24,7 @@ from .specs import StudyConfig
 from .store import best_effort, default_tracking_uri
 from .study import Study
 from .summary import Summary
-from .tracking import Tracker
+from .tracking import SUMMARY_CODE, Tracker
 from .training_progress import Listener, listening
 from .validation import ConfigError, validate_config
 
@@ -200,7 +201,9 @@ def run_study(
         cells = study.plan(config)
         results = read_back(study, cells, stored, log)
         todo = [cell for cell in cells if cell not in results]
-        unchanged = complete and not todo  # a finished study re-run changes nothing in MLflow
+        # a finished study re-run changes nothing in MLflow, unless newer code summarizes it
+        written_by = tracker.client.get_run(parent).data.tags.get(SUMMARY_CODE)
+        unchanged = complete and not todo and written_by == code_version()
         if not unchanged:
             tracker.introduce(parent, study.description(), list(context.datasets().values()),
                               study.theory)

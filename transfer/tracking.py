@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.entities import DatasetInput, Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from .environment import environment
+from .environment import code_version, environment
 from .executors import Outcome
 from .model_runs import MODEL_KEY, ModelRuns
 from .results import NotApplicable, ResultFormatError, encode
@@ -35,6 +35,7 @@ LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
 NOTE = "mlflow.note.content"
 THEORY, KEY_FIGURE = "transfer.theory", "transfer.key_figure"
+SUMMARY_CODE = "transfer.summary_code"  # the code that wrote the summary (``code_version``)
 
 
 def _slug(name: str) -> str:
@@ -266,6 +267,7 @@ class Tracker:
             self.client.set_tag(run_id, LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
     def log_summary(self, run_id: str, summary: Summary) -> None:
+        self.client.set_tag(run_id, SUMMARY_CODE, code_version())
         for name, table in summary.tables.items():
             self.write_table(run_id, table.columns, f"tables/{name}.json")
             self.client.log_text(run_id, table.to_csv(), f"tables/{name}.csv")
