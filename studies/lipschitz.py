@@ -43,12 +43,10 @@ from transfer import (
     Study,
     StudyConfig,
     Summary,
-    Table,
     class_gradients,
     evaluation_points,
     hookimpl,
     random_in_ball,
-    status_of,
     unique_labels,
 )
 
@@ -229,83 +227,9 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
     def summarize(
         self, config: LipschitzConfig, results: Mapping[Cell, LipschitzResult | NotApplicable]
     ) -> Summary:
-        summary = Summary()
-        overview: dict[str, list[Any]] = {"model": [], "status": [], "L_upper": [], "L_emp": [],
-                                          "tightness": [], "clever_max": [], "radius checks": [],
-                                          "violations": [], "note": []}
-        for cell in self.plan(config):
-            result = results.get(cell)
-            model = cell["model"]
-            done = result if isinstance(result, LipschitzResult) else None
-            status = status_of(result)
-            metrics = done.metrics() if done is not None else {}
-            overview["model"].append(model)
-            overview["status"].append(status)
-            for key in ("L_upper", "L_emp", "tightness", "clever_max"):
-                overview[key].append(metrics.get(key, math.nan))
-            overview["radius checks"].append(int(metrics.get("checks_radius", 0)))
-            overview["violations"].append(int(metrics.get("violations", 0)))
-            note = (result.reason if isinstance(result, NotApplicable) else
-                    "unsupported: " + ", ".join(done.unsupported)
-                    if done is not None and done.unsupported else "")
-            overview["note"].append(note or ("" if result else "cell did not finish"))
-            if done is None:
-                continue
-            layers = done.layers
-            summary.tables[f"layers_{model}"] = Table(
-                {"layer": [r.name for r in layers], "type": [r.kind for r in layers],
-                 "input shape": [str(tuple(r.input_shape)) for r in layers],
-                 "how": [r.detail for r in layers], "bound": [r.bound for r in layers]},
-                f"{model}: per-layer L2 bounds")
-            summary.figures[f"layers_{model}"] = layer_figure(model, layers)
-            if done.scatter:
-                summary.figures[f"radius_{model}"] = radius_figure(model, done.scatter)
-        summary.tables["overview"] = Table(overview, "Lipschitz bounds per model")
-        summary.terminal.append(Table(
-            {k: [f"{v:.3g}" if isinstance(v, float) else str(v) for v in values]
-             for k, values in overview.items()}, "L2 Lipschitz bounds: certified vs empirical"))
-        return summary
+        from .lipschitz_report import summarize
 
-
-def layer_figure(model: str, layers: list[LayerBound]) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(max(5, 0.5 * len(layers) + 2), 4))
-    axes = figure.add_subplot()
-    values = [math.log10(r.bound) if 0 < r.bound < math.inf else math.nan for r in layers]
-    axes.bar(range(len(layers)), [v if v == v else 0 for v in values],
-             color=["tab:red" if v != v else "tab:blue" for v in values])
-    axes.set_xticks(range(len(layers)), [r.name for r in layers], rotation=60, ha="right",
-                    fontsize=7)
-    axes.axhline(0, color="k", lw=0.5)
-    axes.set_ylabel("log10 of the layer's L2 bound")
-    axes.set_title(f"{model}: per-layer bounds (red: unsupported)")
-    figure.tight_layout()
-    return figure
-
-
-def radius_figure(model: str, scatter: list[tuple[str, float, float]]) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5, 4.5))
-    axes = figure.add_subplot()
-    for attack in dict.fromkeys(s[0] for s in scatter):
-        points = [(s[1], s[2]) for s in scatter if s[0] == attack]
-        axes.scatter([p[0] for p in points], [p[1] for p in points], s=10, label=attack)
-    top = max(max(s[1], s[2]) for s in scatter)
-    axes.plot([0, top], [0, top], "k--", lw=1, label="found = certified")
-    axes.set_xlabel("certified radius margin/(√2·L_upper)")
-    axes.set_ylabel("found perturbation ‖δ‖₂")
-    axes.set_title(f"{model}: every point must lie above the line")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+        return summarize(self.plan(config), results)
 
 
 @hookimpl
