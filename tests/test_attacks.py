@@ -36,11 +36,10 @@ CASES = [(a, n) for a in ATTACKS for n in _norms(load_registry().get("attack", a
 def test_every_attack_stays_in_ball_and_bounds(name, norm, eps, registry, digits, trained):
     params = {"norm": norm} if norm else {}
     attack = registry.create("attack", name, **params)
-    family = "mlp"
-    if attack.supports(model_traits(registry, ModelSpec(name=family))):
-        family = "decision-tree"
-    assert attack.supports(model_traits(registry, ModelSpec(name=family))) is None
-    model = trained(family, digits, **({"epochs": 5} if family == "mlp" else {}))
+    family = next(f for f in ("mlp", "decision-tree", "random-forest", "knn")
+                  if attack.supports(model_traits(registry, ModelSpec(name=f))) is None)
+    model = trained(family, digits, **({"epochs": 5} if family == "mlp" else
+                                       {"n_estimators": 10} if family == "random-forest" else {}))
     x, y = digits.x_test[:64], digits.y_test[:64]
     x_adv = attack(model, x, y, eps, bounds=digits.bounds, seed=3).x_adv
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and not x_adv.requires_grad

@@ -83,6 +83,23 @@ def test_beats_noise_flips_with_its_input():
     assert _verdict("beats-noise", _config(("fgsm",)), strong) == "INCONCLUSIVE"
 
 
+def test_beats_noise_leaves_out_attacks_much_smaller_than_the_noise():
+    """A minimal-perturbation attack (the tree attack moves to the nearest leaf) is not "noise of
+    the same size": it is named and left out, not failed."""
+    config = _config(("fgsm", "tree", "noise"))
+    def rates(a, e, s, t): return {"fgsm": 100, "tree": 2, "noise": 10}[a]  # noqa: E704
+    results = _results(config, rates)
+    for cell, result in results.items():
+        if cell["attack"] == "tree":
+            results[cell] = result.model_copy(update={"perturbation_l2": 0.2 * cell["eps"]})
+    finding = BY_ID["beats-noise"].evaluate(config, results)
+    assert finding.verdict == "PASS" and "left out" in finding.evidence
+    assert "tree (L2 0.04 vs 0.20 at eps 0.2)" in finding.evidence
+    for cell, result in results.items():  # the same attack at the noise's size counts
+        results[cell] = result.model_copy(update={"perturbation_l2": cell["eps"]})
+    assert BY_ID["beats-noise"].evaluate(config, results).verdict == "FAIL"
+
+
 def test_cross_family_flips_with_its_input():
     config = _config()
     def across(a, e, s, t): return 120 if a == "fgsm" else 10  # noqa: E704

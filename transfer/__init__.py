@@ -28,6 +28,8 @@ _EXPORTS = {
     "GRADIENTS": "models",
     "DECISION": "models",
     "TREE": "models",
+    "FOREST": "models",
+    "NEIGHBORS": "models",
     "TorchModel": "torch_model",
     "SklearnModel": "sklearn_model",
     "LinearTwin": "sklearn_model",
@@ -126,7 +128,7 @@ if TYPE_CHECKING:
     from .headlines import Headline, Measured
     from .lipschitz_bound import LipschitzBounded
     from .metrics import wilson_interval
-    from .models import DECISION, GRADIENTS, TREE, Model, freeze
+    from .models import DECISION, FOREST, GRADIENTS, NEIGHBORS, TREE, Model, freeze
     from .plugin_manager import load_registry
     from .registry import Registry
     from .results import CellResult, NotApplicable, Rate, status_of

@@ -23,6 +23,8 @@ from .data import Dataset
 GRADIENTS = "gradients"
 DECISION = "decision"
 TREE = "tree"  # a single scikit-learn decision tree whose structure attacks may read
+FOREST = "forest"  # a scikit-learn ensemble of trees (``estimators_``) voting by mean probability
+NEIGHBORS = "neighbors"  # a nearest-neighbour classifier whose stored training points attacks read
 
 
 class Model(ABC):

@@ -48,6 +48,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.attacks.mifgsm",
     "transfer.plugins.attacks.deepfool",
     "transfer.plugins.attacks.tree",
+    "transfer.plugins.attacks.forest",
+    "transfer.plugins.attacks.neighbors",
     "transfer.plugins.attacks.hopskipjump",
     "transfer.plugins.attacks.pgd",
     "transfer.plugins.attacks.noise",

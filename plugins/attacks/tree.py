@@ -18,12 +18,13 @@ import torch
 from transfer import TREE, Attack, AttackResult, Model, Norm, SklearnModel, hookimpl
 
 
-def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per leaf: the float32 box [low, high] of inputs that reach it, and its class index.
+def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per leaf: the float32 box [low, high] of inputs that reach it, its class index and its
+    node id (what scikit-learn's ``apply`` returns).
 
     scikit-learn sends x to the left child when x[f] <= threshold (compared in float32).
     """
-    low, high, labels = [], [], []
+    low, high, labels, nodes = [], [], [], []
     stack = [(0, np.full(dim, -np.inf, np.float32), np.full(dim, np.inf, np.float32))]
     while stack:
         node, lo, hi = stack.pop()
@@ -32,6 +33,7 @@ def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             low.append(lo)
             high.append(hi)
             labels.append(int(np.argmax(tree.value[node][0])))
+            nodes.append(node)
             continue
         feature, threshold = tree.feature[node], tree.threshold[node]
         at_most = np.float32(threshold)
@@ -43,7 +45,7 @@ def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         right_lo[feature] = max(lo[feature], above)
         stack.append((left, lo, left_hi))
         stack.append((right, right_lo, hi))
-    return np.array(low), np.array(high), np.array(labels)
+    return np.array(low), np.array(high), np.array(labels), np.array(nodes)
 
 
 class TreeAttack(Attack):
@@ -67,7 +69,7 @@ class TreeAttack(Attack):
         assert isinstance(model, SklearnModel), "the tree attack reads a scikit-learn tree"
         estimator = model.estimator
         flat = x.detach().flatten(1).cpu().to(torch.float32)
-        low, high, leaf_class = leaf_boxes(estimator.tree_, flat.shape[1])
+        low, high, leaf_class, _ = leaf_boxes(estimator.tree_, flat.shape[1])
         low_t, high_t = torch.as_tensor(low), torch.as_tensor(high)
         if self.clip:
             low_t, high_t = low_t.clamp(min=bounds[0]), high_t.clamp(max=bounds[1])

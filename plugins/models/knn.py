@@ -6,11 +6,13 @@ from typing import Any
 
 from sklearn.neighbors import KNeighborsClassifier
 
-from transfer import SklearnModel, hookimpl
+from transfer import DECISION, NEIGHBORS, SklearnModel, hookimpl
 
 
 class KNN(SklearnModel):
     """``sklearn.neighbors.KNeighborsClassifier`` with Euclidean distance."""
+
+    capabilities = frozenset({DECISION, NEIGHBORS})
 
     def __init__(self, n_neighbors: int = 5, weights: str = "uniform") -> None:
         super().__init__(n_neighbors=n_neighbors, weights=weights)

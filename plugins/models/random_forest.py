@@ -6,11 +6,13 @@ from typing import Any
 
 from sklearn.ensemble import RandomForestClassifier
 
-from transfer import SklearnModel, hookimpl
+from transfer import DECISION, FOREST, SklearnModel, hookimpl
 
 
 class RandomForest(SklearnModel):
     """``sklearn.ensemble.RandomForestClassifier``, seeded."""
+
+    capabilities = frozenset({DECISION, FOREST})
 
     def __init__(self, n_estimators: int = 100, max_depth: int | None = None) -> None:
         super().__init__(n_estimators=n_estimators, max_depth=max_depth)

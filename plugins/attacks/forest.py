@@ -1,0 +1,146 @@
+"""Random-forest attack: a greedy search over the trees' leaf boxes, in the spirit of Kantchelian
+et al. (2016, "Evasion and hardening of tree ensemble classifiers"), whose exact mixed-integer
+program is relaxed here to what runs on a laptop.
+
+Each leaf of each tree is an axis-aligned box of the input space. For a point x with label y the
+attack picks a target class c (the forest's most probable other class, then the next ones) and
+keeps a box B, first the L-inf eps-ball around x within the bounds. While the forest still
+predicts y, it moves z (first x) to the nearest point of B inside a class-c leaf of a tree that
+does not vote c yet, choosing the leaf nearest to z, and shrinks B to that leaf's box, so later
+moves never undo the trees already won. Every point stays in the eps-ball; the attack stops at
+the first change of the forest's prediction (the trees' votes are read off the boxes, and
+scikit-learn's own prediction confirms the result). Needs the ``forest`` capability (a
+scikit-learn forest with ``estimators_``). Logged: the mean number of moves per point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from transfer import FOREST, Attack, AttackResult, Model, SklearnModel, hookimpl
+
+from .tree import leaf_boxes
+
+
+class Leaves:
+    """Every leaf of every tree: boxes ``low`` / ``high`` (clipped to the bounds), class index,
+    class probabilities and tree; ``rows(z)`` finds the leaf each tree sends each point to."""
+
+    def __init__(self, forest: Any, dim: int, bounds: tuple[float, float] | None) -> None:
+        self.trees = [tree.tree_ for tree in forest.estimators_]
+        parts = [leaf_boxes(tree, dim) for tree in self.trees]
+        self.low = torch.as_tensor(np.concatenate([p[0] for p in parts]))
+        self.high = torch.as_tensor(np.concatenate([p[1] for p in parts]))
+        if bounds is not None:
+            self.low, self.high = self.low.clamp(min=bounds[0]), self.high.clamp(max=bounds[1])
+        self.label = torch.as_tensor(np.concatenate([p[2] for p in parts]))
+        values = [tree.value[p[3], 0] for tree, p in zip(self.trees, parts, strict=True)]
+        self.probability = torch.as_tensor(np.concatenate(
+            [v / v.sum(axis=1, keepdims=True) for v in values]), dtype=torch.float64)
+        self.tree = torch.as_tensor(np.concatenate([np.full(len(p[2]), t)
+                                                    for t, p in enumerate(parts)]))
+        self.row_of_node = []  # per tree: node id -> leaf row (-1 for inner nodes)
+        offset = 0
+        for tree, part in zip(self.trees, parts, strict=True):
+            rows = np.full(tree.node_count, -1)
+            rows[part[3]] = np.arange(offset, offset + len(part[3]))
+            self.row_of_node.append(rows)
+            offset += len(part[3])
+
+    def rows(self, z: torch.Tensor) -> torch.Tensor:
+        """(points, trees): the row of the leaf each tree sends each point of ``z`` to."""
+        points = np.ascontiguousarray(z.numpy(), dtype=np.float32)
+        return torch.as_tensor(np.stack([rows[tree.apply(points)] for tree, rows in
+                                         zip(self.trees, self.row_of_node, strict=True)], 1))
+
+
+class ForestAttack(Attack):
+    """Greedy leaf-box search against a tree ensemble (always L-inf: the boxes are L-inf)."""
+
+    requires = frozenset({FOREST})
+
+    def __init__(self, clip: bool = True, classes: int = 2, max_moves: int = 200,
+                 chunk: int = 64) -> None:
+        super().__init__(norm="linf", clip=clip, classes=classes, max_moves=max_moves,
+                         chunk=chunk)
+
+    def __call__(
+        self,
+        model: Model,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        *,
+        bounds: tuple[float, float],
+        seed: int = 0,
+    ) -> AttackResult:
+        assert isinstance(model, SklearnModel), "the forest attack reads a scikit-learn forest"
+        forest = model.estimator
+        flat = x.detach().flatten(1).cpu().to(torch.float32)
+        leaves = Leaves(forest, flat.shape[1], bounds if self.clip else None)
+        classes = torch.as_tensor(forest.classes_)
+        label = (classes[None, :] == y.cpu()[:, None]).int().argmax(dim=1)
+        probability = torch.as_tensor(forest.predict_proba(flat.numpy()))
+        ranked = probability.scatter(1, label[:, None], -1.0).argsort(dim=1, descending=True)
+        todo = probability.argmax(dim=1) == label  # the misclassified need nothing
+        best, moves = flat.clone(), torch.zeros(len(flat))
+        for rank in range(min(self.params["classes"], len(classes) - 1)):
+            for target in range(len(classes)):  # points grouped by target class
+                group = torch.nonzero(todo & (ranked[:, rank] == target)).flatten()
+                for start in range(0, len(group), self.params["chunk"]):
+                    rows = group[start : start + self.params["chunk"]]
+                    z, fooled, made = self._towards(leaves, flat[rows], label[rows], target,
+                                                    eps, bounds)
+                    moves[rows] += made
+                    best[rows[fooled]] = z[fooled]
+                    todo[rows[fooled]] = False
+        # scikit-learn has the last word (a tie of the summed probabilities may go either way)
+        kept = torch.as_tensor(forest.predict(best.numpy())) != y.cpu()
+        best[~kept] = flat[~kept]
+        x_adv = best.view_as(x).to(x.device)
+        return AttackResult(self.finish(x, x_adv, eps, bounds).x_adv,
+                            measures={"moves_mean": moves.mean().item()})
+
+    def _towards(self, leaves: Leaves, x: torch.Tensor, label: torch.Tensor, target: int,
+                 eps: float, bounds: tuple[float, float]
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Greedy moves of the points ``x`` into leaves of class ``target``: the points reached,
+        whether the forest's label changed there, and the moves made."""
+        low, high = x - eps, x + eps
+        if self.clip:
+            low, high = low.clamp(min=bounds[0]), high.clamp(max=bounds[1])
+        z = x.clone()
+        candidates = torch.nonzero(leaves.label == target).flatten()
+        cand_low, cand_high = leaves.low[candidates], leaves.high[candidates]
+        cand_tree = leaves.tree[candidates].expand(len(x), -1)
+        active = torch.ones(len(x), dtype=torch.bool)
+        fooled = torch.zeros(len(x), dtype=torch.bool)
+        moves = torch.zeros(len(x))
+        for _ in range(self.params["max_moves"]):
+            reached = leaves.rows(z)  # (points, trees)
+            votes = leaves.probability[reached].sum(dim=1)
+            fooled |= active & (votes.argmax(dim=1) != label)
+            active &= ~fooled
+            if not active.any():
+                break
+            won = leaves.label[reached] == target  # (points, trees)
+            box_low = torch.maximum(cand_low[None], low[:, None])
+            box_high = torch.minimum(cand_high[None], high[:, None])
+            allowed = ~won.gather(1, cand_tree) & (box_low <= box_high).all(dim=2)
+            nearest = torch.maximum(torch.minimum(z[:, None], box_high), box_low)
+            cost = (nearest - z[:, None]).abs().amax(dim=2).masked_fill(~allowed, torch.inf)
+            choice = cost.argmin(dim=1)
+            active &= torch.isfinite(cost.gather(1, choice[:, None]).squeeze(1))
+            rows = torch.nonzero(active).flatten()
+            z[rows] = nearest[rows, choice[rows]]
+            low[rows], high[rows] = box_low[rows, choice[rows]], box_high[rows, choice[rows]]
+            moves[rows] += 1
+        return z, fooled, moves
+
+
+@hookimpl
+def register_attacks(register: Any) -> None:
+    register("forest", ForestAttack)
