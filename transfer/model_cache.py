@@ -54,6 +54,7 @@ class ModelRecord:
     clean_accuracy: float
     path: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, checked on load
+    measures: dict[str, float] = field(default_factory=dict)  # what training spent (``measures``)
 
 
 class CorruptEntry(Exception):
@@ -95,7 +96,8 @@ class ModelCache:
                 with torch.no_grad():
                     correct = model.predict(dataset.x_test) == dataset.y_test.to(device)
                 record = ModelRecord(key, spec.name, model.params, dataset.spec, seed,
-                                     correct.float().mean().item(), str(folder))
+                                     correct.float().mean().item(), str(folder),
+                                     measures=model.measures())
                 self._write(folder, model, record)
         model.read_only = True
         self._memory[key] = (model, record)

@@ -57,7 +57,8 @@ class ModelRuns:
                   **{f"dataset.{k}": v for k, v in record["dataset"].items()}}
         self.client.log_batch(
             run_id,
-            metrics=[Metric("clean_accuracy", record["clean_accuracy"], 0, 0)],
+            metrics=[Metric("clean_accuracy", record["clean_accuracy"], 0, 0),
+                     *(Metric(k, float(v), 0, 0) for k, v in record.get("measures", {}).items())],
             params=[Param(k, str(v)[:6000]) for k, v in params.items()],
         )
         self.client.log_artifacts(run_id, record["path"], "model")

@@ -59,6 +59,11 @@ class Model(ABC):
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Predicted class indices (int64) on ``x``'s device."""
 
+    def measures(self) -> dict[str, float]:
+        """What training spent or reached beyond clean accuracy (e.g. a substitute's victim
+        queries), logged as metrics on the model's run; kept with the cached model."""
+        return {}
+
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The loss attacks differentiate: summed cross-entropy of the logits (per-sample
         gradients do not depend on the batch). Ensembles may combine their members' losses."""

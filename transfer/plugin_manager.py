@@ -44,6 +44,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.models.decision_tree",
     "transfer.plugins.models.random_forest",
     "transfer.plugins.models.knn",
+    "transfer.plugins.models.substitute",
     "transfer.plugins.attacks.fgsm",
     "transfer.plugins.attacks.mifgsm",
     "transfer.plugins.attacks.deepfool",
