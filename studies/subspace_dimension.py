@@ -49,6 +49,7 @@ from .subspace_dimension_claims import CLAIMS
 from .subspace_dimension_headlines import HEADLINES
 
 NAME: Final = "subspace-dimension"
+GRID_RATIO = 1.25  # the L2 grid of k
 REGULAR_HADAMARD_4 = torch.tensor(
     [[1, 1, 1, -1], [1, 1, -1, 1], [1, -1, 1, 1], [-1, 1, 1, 1]], dtype=torch.float64
 )
@@ -100,8 +101,14 @@ def gaas_linf(grad: torch.Tensor, k: int, eps: float, generator: torch.Generator
 
 
 def default_ks(norm: str, dim: int, largest: int) -> list[int]:
-    base = 2 if norm == "l2" else 4
-    return [base ** i for i in range(int(math.log(min(dim, largest), base)) + 1)]
+    """L2: every k of a geometric grid of ratio 1.25 (1, 2, 3, 4, 5, 6, 7, 9, 12, 15, 18, 23, ...)
+    up to min(dim, largest), so the most directions found over k is not missed between powers of
+    two; L-inf: the powers of 4 the Hadamard construction needs."""
+    top = min(dim, largest)
+    if norm == "l2":
+        grid = sorted({round(GRID_RATIO ** i) for i in range(int(math.log(top, GRID_RATIO)) + 1)})
+        return grid + ([top] if grid[-1] != top else [])
+    return [4 ** i for i in range(int(math.log(top, 4)) + 1)]
 
 
 class SubspaceDimensionConfig(ModelsConfig):
@@ -169,7 +176,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
 
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
-    result_format = 2  # 2: per point, the directions found (1 had no ``found``)
+    result_format = 3  # 3: the finer L2 grid of k; 2: per point, the directions found
     claims = CLAIMS
     headlines = HEADLINES
     theory = "Adversarial subspaces"

@@ -77,6 +77,8 @@ class TransferMatrixResult(CellResult):
     attack_measures: dict[str, float]
     n_points: int
     targets: dict[str, TargetOutcome]
+    perturbation: list[float] | None = None  # a universal attack's one perturbation, flattened
+    perturbation_shape: list[int] = []  # ... and its shape (an input's)
 
     def metrics(self) -> dict[str, float]:
         metrics = {"source_clean_error": self.source_clean_error,
@@ -133,6 +135,10 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
 
         index = evaluation_points(len(data.y_test), config.n_points, config.seed)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
+        if attack.learns:  # e.g. a universal perturbation, learnt on the source's training set
+            attack.learn(source, source_data.x_train.to(ctx.device),
+                         source_data.y_train.to(ctx.device), cell["eps"], bounds=data.bounds,
+                         seed=config.seed)
         crafted = attack(source, x, y, cell["eps"], bounds=data.bounds, seed=config.seed)
         x_adv = crafted.x_adv
         source_right = source.predict(x) == y
@@ -161,6 +167,9 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
             attack_measures=crafted.measures,
             n_points=len(index),
             targets=targets,
+            perturbation=(None if crafted.perturbation is None
+                          else crafted.perturbation.flatten().tolist()),
+            perturbation_shape=list(x.shape[1:]),
         )
 
     def summarize(

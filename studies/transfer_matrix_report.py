@@ -82,8 +82,42 @@ def summarize(
         if values:
             summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)
 
+    for cell in cells:  # a universal attack's perturbation, as an image
+        result = results.get(cell)
+        if isinstance(result, TransferMatrixResult) and result.perturbation is not None:
+            name = f"universal_{cell['attack']}_{cell['source']}_eps{cell['eps']:g}"
+            summary.figures[name] = perturbation_figure(
+                result.perturbation, result.perturbation_shape,
+                f"{cell['attack']} on {cell['source']}, eps = {cell['eps']:g}: fools "
+                f"{result.whitebox_success.rate:.0%} of its correct points")
+
     summary.terminal, summary.notes = terminal(config, cells, results, clean)
     return summary
+
+
+def perturbation_figure(values: list[float], shape: list[int], title: str) -> Any:
+    """One perturbation as an image: one channel in a diverging map centred on 0, three
+    channels rescaled to [0, 1] as colours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    image = np.asarray(values, dtype=float).reshape(shape)
+    figure = Figure(figsize=(4.2, 3.8), layout="constrained")
+    axes = figure.add_subplot()
+    if image.ndim == 3 and image.shape[0] == 3:
+        low, high = image.min(), image.max()
+        axes.imshow(((image - low) / max(high - low, 1e-12)).transpose(1, 2, 0))
+    else:
+        flat = image.reshape(image.shape[-2:]) if image.ndim == 3 else image
+        limit = max(abs(float(flat.min())), abs(float(flat.max())), 1e-12)
+        shown = axes.imshow(flat, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        figure.colorbar(shown, ax=axes, label="perturbation")
+    axes.set_axis_off()
+    axes.set_title(title, fontsize=8)
+    return figure
 
 
 def terminal(

@@ -47,7 +47,8 @@ def store(tmp_path_factory):
 def test_the_report_shows_every_theory_claim_and_figure_in_a_browser(store):
     folder, uri, runs = store
     readme = folder / "README.md"
-    readme.write_text(f"# Ours\n\nIntro.\n\n{MARKERS[0]}\nstale table\n{MARKERS[1]}\n\nAfter.\n")
+    intro = f"# Ours\n\nIntro quoting `{MARKERS[0]}` in a sentence.\n\n"
+    readme.write_text(f"{intro}{MARKERS[0]}\nstale table\n{MARKERS[1]}\n\nAfter.\n")
     page = folder / "report.html"
     out = CliRunner().invoke(cli, ["report", "--tracking-uri", uri, "-o", str(page),
                                    "--markdown", str(readme)])
@@ -77,7 +78,7 @@ def test_the_report_shows_every_theory_claim_and_figure_in_a_browser(store):
     assert "no figure" in dom and "digits-train" in dom and "git commit" in dom
 
     text = readme.read_text()
-    assert text.startswith("# Ours\n\nIntro.\n\n") and text.endswith("\n\nAfter.\n")
+    assert text.startswith(intro) and text.endswith("\n\nAfter.\n")
     assert "stale table" not in text and "transfer report --markdown README.md" in text
     for run in runs:
         for claim, finding in run.claims:

@@ -32,11 +32,13 @@ TARGET_RULES: tuple[str, ...] = get_args(TargetRule)
 @dataclass(frozen=True)
 class AttackResult:
     """What an attack call did: ``x_adv`` (detached, the shape of ``x``), the ``targets`` of a
-    targeted attack (else ``None``), and ``measures`` such as ``{"queries_mean": ...}``."""
+    targeted attack (else ``None``), ``measures`` such as ``{"queries_mean": ...}``, and the
+    ``perturbation`` an attack adds unchanged to every point (a universal one), if any."""
 
     x_adv: torch.Tensor
     targets: torch.Tensor | None = None
     measures: dict[str, float] = field(default_factory=dict)
+    perturbation: torch.Tensor | None = None  # the one perturbation of a universal attack
 
 
 class Attack(ABC):
@@ -47,6 +49,7 @@ class Attack(ABC):
     (when clipping) the bounds raise ``AttackOutputError`` instead of being measured."""
 
     requires: ClassVar[frozenset[str]] = frozenset({GRADIENTS})
+    learns: ClassVar[bool] = False  # True: call ``learn`` on training points before attacking
     name: str = ""  # the registered name, set when the attack is built for a study
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -64,6 +67,12 @@ class Attack(ABC):
         self.norm = norm
         self.clip = clip
         self.params = {"norm": norm, "clip": clip, **params}
+
+    def learn(self, model: Model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
+              bounds: tuple[float, float], seed: int = 0) -> None:
+        """For an attack that ``learns`` (a universal perturbation): learn from the model's
+        training points before it is applied to test points. Others need nothing."""
+        return None
 
     def supports(self, traits: ModelTraits) -> str | None:
         """Why this attack cannot run on a model with these traits, or ``None`` when it can."""

@@ -51,6 +51,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.attacks.tree",
     "transfer.plugins.attacks.forest",
     "transfer.plugins.attacks.neighbors",
+    "transfer.plugins.attacks.universal",
     "transfer.plugins.attacks.hopskipjump",
     "transfer.plugins.attacks.pgd",
     "transfer.plugins.attacks.noise",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -12,15 +13,17 @@ MARKERS = ("<!-- verdicts:start -->", "<!-- verdicts:end -->")
 
 
 def write_markdown(path: Path, table: str, command: str) -> None:
-    """The verdict table into ``path``: between the markers when the file has them (a README
-    keeps the rest of its text), else as the whole file."""
+    """The tables into ``path``: between the marker lines when the file has them (a README
+    keeps the rest of its text), else as the whole file. A marker counts only on a line of its
+    own, so text that merely quotes it is left alone."""
     note = f"<!-- written by `{command}`; do not edit by hand -->"
     block = f"{MARKERS[0]}\n{note}\n{table}{MARKERS[1]}"
     text = path.read_text() if path.exists() else ""
-    if MARKERS[0] in text and MARKERS[1] in text:
-        before, rest = text.split(MARKERS[0], 1)
-        after = rest.split(MARKERS[1], 1)[1]
-        path.write_text(before + block + after)
+    found = [list(re.finditer(rf"^{re.escape(marker)}$", text, re.M)) for marker in MARKERS]
+    if len(found[0]) > 1 or len(found[1]) > 1:
+        raise ValueError(f"{path} has more than one {MARKERS[0]} or {MARKERS[1]} line")
+    if found[0] and found[1] and found[0][0].start() < found[1][0].start():
+        path.write_text(text[: found[0][0].start()] + block + text[found[1][0].end():])
     else:
         path.write_text(block + "\n")
 
@@ -67,7 +70,7 @@ def report(runs: tuple[str, ...], tracking_uri: str | None, output: str, markdow
             command = "transfer report " + " ".join([*runs, "--markdown", Path(markdown).name])
             write_markdown(Path(markdown), table, command)
         logged = log_report(tracker, page, table, reports) if log else None
-    except (RunNotFound, TrackingUnavailable) as error:
+    except (RunNotFound, TrackingUnavailable, ValueError) as error:
         raise user_error(str(error), error) from None
     except OSError as error:
         raise user_error(f"cannot write {error.filename or output}: {error.strerror}",
