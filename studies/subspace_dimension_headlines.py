@@ -20,7 +20,9 @@ def directions_found(config: Any, results: Mapping[Cell, Any]) -> Measured:
     if not found:
         return Measured(math.nan, "needs an L2 budget (l2_eps) and a source with gradients")
     text = ", ".join(f"{s} {v:.1f} (L2 eps {eps:g})" for s, (eps, v) in found.items())
-    return Measured(max(v for _, v in found.values()), f"mean directions found: {text}")
+    clipped = "clipped to the data bounds" if config.clip else "not clipped"
+    return Measured(max(v for _, v in found.values()),
+                    f"mean directions found ({clipped}): {text}")
 
 
 HEADLINES = (

@@ -46,18 +46,26 @@ class Claim:
     theory: str = ""
 
 
+def guarded(items: tuple[Any, ...], evaluate: Callable[[Any], Any],
+            failed: Callable[[str], Any]) -> list[tuple[Any, Any]]:
+    """``(item, evaluate(item))`` for each item; an evaluation that raises gives
+    ``failed(why)`` instead: a broken evaluation must not lose the study's results."""
+    done = []
+    for item in items:
+        try:
+            outcome = evaluate(item)
+        except Exception as error:
+            outcome = failed(f"{type(error).__name__}: {error}")
+        done.append((item, outcome))
+    return done
+
+
 def check(claims: tuple[Claim, ...], config: Any, results: Mapping[Cell, Any]
           ) -> list[tuple[Claim, Finding]]:
     """Every claim's finding; a claim whose evaluation raises is INCONCLUSIVE and says why."""
-    found = []
-    for claim in claims:
-        try:
-            finding = claim.evaluate(config, results)
-        except Exception as error:  # a broken evaluation must not lose the study's results
-            finding = Finding("INCONCLUSIVE", math.nan,
-                              f"the evaluation failed: {type(error).__name__}: {error}")
-        found.append((claim, finding))
-    return found
+    return guarded(claims, lambda claim: claim.evaluate(config, results),
+                   lambda why: Finding("INCONCLUSIVE", math.nan,
+                                       f"the evaluation failed: {why}"))
 
 
 def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]], theory: str = ""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cell import Cell
+from .claims import guarded
 from .summary import Summary, Table
 
 
@@ -40,14 +41,8 @@ class Headline:
 def measure(headlines: tuple[Headline, ...], config: Any, results: Mapping[Cell, Any]
             ) -> list[tuple[Headline, Measured]]:
     """Every headline measured; one whose measurement raises is NaN and says why."""
-    measured = []
-    for headline in headlines:
-        try:
-            found = headline.measure(config, results)
-        except Exception as error:  # a broken measurement must not lose the study's results
-            found = Measured(math.nan, f"the measurement failed: {type(error).__name__}: {error}")
-        measured.append((headline, found))
-    return measured
+    return guarded(headlines, lambda headline: headline.measure(config, results),
+                   lambda why: Measured(math.nan, f"the measurement failed: {why}"))
 
 
 def add_to_summary(summary: Summary, measured: list[tuple[Headline, Measured]]) -> None:
