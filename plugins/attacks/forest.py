@@ -63,7 +63,7 @@ class ForestAttack(Attack):
     requires = frozenset({FOREST})
 
     def __init__(self, clip: bool = True, classes: int = 2, max_moves: int = 200,
-                 chunk: int = 64) -> None:
+                 chunk: int = 8) -> None:
         super().__init__(norm="linf", clip=clip, classes=classes, max_moves=max_moves,
                          chunk=chunk)
 
@@ -115,29 +115,46 @@ class ForestAttack(Attack):
         z = x.clone()
         candidates = torch.nonzero(leaves.label == target).flatten()
         cand_low, cand_high = leaves.low[candidates], leaves.high[candidates]
+        # the allowed box only shrinks: a leaf outside every point's eps-box is never reachable
+        near = ((cand_low[None] <= high[:, None]) & (cand_high[None] >= low[:, None])).all(dim=2)
+        reachable = near.any(dim=0)
+        candidates = candidates[reachable]
+        cand_low, cand_high = cand_low[reachable], cand_high[reachable]
+        if len(candidates) == 0:  # no leaf of the target class within eps: nothing to try
+            return z, torch.zeros(len(x), dtype=torch.bool), torch.zeros(len(x))
         cand_tree = leaves.tree[candidates].expand(len(x), -1)
         active = torch.ones(len(x), dtype=torch.bool)
         fooled = torch.zeros(len(x), dtype=torch.bool)
         moves = torch.zeros(len(x))
         for _ in range(self.params["max_moves"]):
-            reached = leaves.rows(z)  # (points, trees)
-            votes = leaves.probability[reached].sum(dim=1)
-            fooled |= active & (votes.argmax(dim=1) != label)
-            active &= ~fooled
-            if not active.any():
+            rows = torch.nonzero(active).flatten()  # the points still searching
+            if len(rows) == 0:
+                break
+            here = z[rows]
+            reached = leaves.rows(here)  # (points, trees)
+            done = leaves.probability[reached].sum(dim=1).argmax(dim=1) != label[rows]
+            fooled[rows[done]] = True
+            active[rows[done]] = False
+            rows, here, reached = rows[~done], here[~done], reached[~done]
+            if len(rows) == 0:
                 break
             won = leaves.label[reached] == target  # (points, trees)
-            box_low = torch.maximum(cand_low[None], low[:, None])
-            box_high = torch.minimum(cand_high[None], high[:, None])
-            allowed = ~won.gather(1, cand_tree) & (box_low <= box_high).all(dim=2)
-            nearest = torch.maximum(torch.minimum(z[:, None], box_high), box_low)
-            cost = (nearest - z[:, None]).abs().amax(dim=2).masked_fill(~allowed, torch.inf)
+            box_low = torch.maximum(cand_low[None], low[rows, None])
+            box_high = torch.minimum(cand_high[None], high[rows, None])
+            allowed = ~won.gather(1, cand_tree[: len(rows)]) & (box_low <= box_high).all(dim=2)
+            # the L-inf distance from z to each box
+            cost = torch.maximum(box_low - here[:, None], here[:, None] - box_high).amax(dim=2)
+            cost = cost.clamp_min(0).masked_fill(~allowed, torch.inf)
             choice = cost.argmin(dim=1)
-            active &= torch.isfinite(cost.gather(1, choice[:, None]).squeeze(1))
-            rows = torch.nonzero(active).flatten()
-            z[rows] = nearest[rows, choice[rows]]
-            low[rows], high[rows] = box_low[rows, choice[rows]], box_high[rows, choice[rows]]
-            moves[rows] += 1
+            stuck = torch.isinf(cost.gather(1, choice[:, None]).squeeze(1))
+            active[rows[stuck]] = False
+            moving = torch.nonzero(~stuck).flatten()
+            chosen = choice[moving]
+            new_low, new_high = box_low[moving, chosen], box_high[moving, chosen]
+            targets = rows[moving]
+            z[targets] = torch.maximum(torch.minimum(here[moving], new_high), new_low)
+            low[targets], high[targets] = new_low, new_high
+            moves[targets] += 1
         return z, fooled, moves
 
 
