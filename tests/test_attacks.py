@@ -41,6 +41,9 @@ def test_every_attack_stays_in_ball_and_bounds(name, norm, eps, registry, digits
     model = trained(family, digits, **({"epochs": 5} if family == "mlp" else
                                        {"n_estimators": 10} if family == "random-forest" else {}))
     x, y = digits.x_test[:64], digits.y_test[:64]
+    if attack.learns:  # a universal perturbation learns from training points first
+        attack.learn(model, digits.x_train[:100], digits.y_train[:100], eps,
+                     bounds=digits.bounds, seed=3)
     x_adv = attack(model, x, y, eps, bounds=digits.bounds, seed=3).x_adv
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and not x_adv.requires_grad
     delta = (x_adv - x).flatten(1)
