@@ -3,7 +3,8 @@ HopSkipJump, the decision-based attack that works on any model: seconds per poin
 of the model's correct points fooled at the same L-inf budget, on the same digits points.
 
 HopSkipJump is an L2 attack; it runs here with the L2 budget of the L-inf ball's corner
-(eps·√d), so it may move further than the others in L-inf: its success is an upper bound.
+(eps·√d), and a point counts as fooled only when its perturbation also stays within the L-inf
+budget (the same budget as the others); its success within the L2 ball alone is shown too.
 
     python benchmarks/bench_structure_attacks.py [--points 100] [--eps 0.2] [--repeats 3]
 """
@@ -36,7 +37,7 @@ def main() -> None:
     print(f"digits, {args.points} points, L-inf eps {args.eps} (HopSkipJump: L2 "
           f"{args.eps * math.sqrt(dim):.2f}), median of {args.repeats} runs")
     print(f"{'model':15}{'attack':12}{'s/point':>10}{'fooled':>9}   {'hopskipjump':>12}"
-          f"{'fooled':>9}{'time ratio':>12}")
+          f"{'fooled':>9}{'(L2)':>9}{'time ratio':>12}")
     with tempfile.TemporaryDirectory() as cache:
         for family, name, params in PAIRS:
             model = train_model(ModelSpec(name=family), digits.half("a", 0), registry=registry,
@@ -51,11 +52,13 @@ def main() -> None:
                     start = time.perf_counter()
                     crafted = attack(model, x, y, eps, bounds=digits.bounds, seed=0)
                     times.append((time.perf_counter() - start) / len(x))
-                fooled = ((model.predict(crafted.x_adv) != y) & right).sum() / right.sum()
-                rows.append((statistics.median(times), fooled.item()))
-            (ours, ours_fooled), (hsj, hsj_fooled) = rows
+                wrong = (model.predict(crafted.x_adv) != y) & right
+                inside = (crafted.x_adv - x).flatten(1).abs().amax(dim=1) <= args.eps + 1e-6
+                rows.append((statistics.median(times), (wrong & inside).sum() / right.sum(),
+                             wrong.sum() / right.sum()))
+            (ours, ours_fooled, _), (hsj, hsj_fooled, hsj_l2) = rows
             print(f"{family:15}{name:12}{ours:10.4f}{ours_fooled:9.1%}   {hsj:12.4f}"
-                  f"{hsj_fooled:9.1%}{ours / hsj:12.3f}")
+                  f"{hsj_fooled:9.1%}{hsj_l2:9.1%}{ours / hsj:12.3f}")
 
 
 if __name__ == "__main__":
