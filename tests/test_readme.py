@@ -34,3 +34,25 @@ def test_the_plugin_example_runs_as_printed(tmp_path):
     assert "least-likely" in out.stdout and "tiny-cnn" in out.stdout
     assert "6 cells done" in out.stderr and "0 failed" in out.stderr
     assert (tmp_path / "mlflow.db").exists()
+
+
+def test_the_readme_states_the_verdict_of_every_built_in_claim():
+    """The README's verdict table is written by `transfer report --markdown README.md` over the
+    default configs: it must list every claim and headline the built-in studies declare now."""
+    from transfer import load_registry
+    from transfer.report_command import MARKERS
+
+    assert README.count(MARKERS[0]) == 1 and README.count(MARKERS[1]) == 1
+    table = README.split(MARKERS[0])[1].split(MARKERS[1])[0]
+    assert "written by `transfer report --markdown README.md`" in table
+    registry = load_registry()
+    for name in registry.names("study"):
+        study = registry.get("study", name)
+        for claim in study.claims:
+            row = re.search(rf"^\| [^|]+ \| {name} \| .*\(`{claim.id}`\) \| \*\*(\w+)\*\* \|",
+                            table, re.M)
+            assert row, f"README: no verdict for {name}'s claim {claim.id}; re-run the command"
+            assert row.group(1) in ("PASS", "FAIL", "INCONCLUSIVE")
+        for headline in study.headlines:
+            assert re.search(rf"^\| {name} \| .*\(`{headline.id}`\) \|", table, re.M), \
+                f"README: no row for {name}'s headline {headline.id}; re-run the command"
