@@ -12,6 +12,7 @@ from transfer import Cell, Claim, Finding, NotApplicable
 
 LINEAR, CURVED = 0.9, 0.5  # mean R² of the logit curves
 MANY_TIMES = 2.0  # the adversarial error at least this many times the random one
+HALF = 0.5  # ... read where the adversarial error first reaches this (not where both saturate)
 WITHIN = 1.5  # the measured ratio within this factor of the prediction (FAIL: beyond WITHIN²)
 
 
@@ -33,16 +34,27 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
     return Finding("FAIL" if mean < CURVED else "INCONCLUSIVE", mean, evidence)
 
 
+def _where_half(curves: Any) -> int:
+    """The index of the smallest eps > 0 at which the adversarial error reaches 50% (the last
+    eps when it never does): beyond it both errors saturate and the ratio says nothing."""
+    return next((i for i, (eps, error) in enumerate(zip(curves.eps, curves.error_adversarial,
+                                                         strict=True))
+                 if eps > 0 and error >= HALF), len(curves.eps) - 1)
+
+
 def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding:
     curves = parts(results, "curves")
     if not curves:
         return Finding("INCONCLUSIVE", math.nan, "no logit curves (models without gradients?)")
-    gains = {m: (c.error_adversarial[-1] - c.clean_error,
-                 max(c.error_random[-1] - c.clean_error, 0.0)) for m, c in curves.items()}
+    at = {m: _where_half(c) for m, c in curves.items()}
+    gains = {m: (c.error_adversarial[at[m]] - c.clean_error,
+                 max(c.error_random[at[m]] - c.clean_error, 0.0)) for m, c in curves.items()}
     ratios = {m: a / r if r > 0 else math.inf if a > 0 else math.nan
               for m, (a, r) in gains.items()}
-    evidence = (f"extra error at eps = {config.eps_max:g}, adversarial vs random: " + ", ".join(
-        f"{m} {100 * a:.0f}% vs {100 * r:.0f}%" for m, (a, r) in gains.items()))
+    evidence = ("extra error, adversarial vs random, where the adversarial error first reaches "
+                f"{HALF:.0%}: " + ", ".join(
+                    f"{m} at eps {curves[m].eps[at[m]]:.2g}: {100 * a:.0f}% vs {100 * r:.0f}%"
+                    for m, (a, r) in gains.items()))
     least = min((q for q in ratios.values() if not math.isnan(q)), default=math.nan)
     if math.isnan(least):
         return Finding("INCONCLUSIVE", least, evidence)
@@ -82,7 +94,8 @@ CLAIMS = (
     Claim("adversarial-beats-noise",
           "At the same eps, the adversarial direction adds many times more error than random "
           "noise", "Goodfellow et al. 2014",
-          "error added at eps_max along the sign of the gradient / along random signs",
+          "error added along the sign of the gradient / along random signs, at the smallest eps "
+          f"where the adversarial error reaches {HALF:.0%} (else eps_max)",
           f"at least {MANY_TIMES:g}x for every model (FAIL: at most 1x for one)",
           adversarial_beats_noise),
     Claim("sqrt-d-over-m",

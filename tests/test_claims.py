@@ -342,6 +342,23 @@ def test_noise_vs_adversarial_claims_flip_with_their_input():
     assert check["sqrt-d-over-m"](*linear_near).verdict == "INCONCLUSIVE"
 
 
+def test_adversarial_beats_noise_is_read_before_both_errors_saturate():
+    """At eps_max both errors saturate (98% vs 70%: under 2x); where the adversarial error first
+    reaches 50% the random one is still near the clean error."""
+    claim = next(c for c in NOISE_CLAIMS if c.id == "adversarial-beats-noise").evaluate
+    config, results = _noise({"rbf-svm": (0.4, 0.02, 1.0, 0.7)}, 1.0)
+    cell = next(c for c in results if c["part"] == "curves")
+    curves = results[cell].curves.model_copy(update={
+        "eps": [-0.5, -0.25, 0.0, 0.25, 0.5], "error_adversarial": [1.0, 0.6, 0.02, 0.6, 1.0],
+        "error_random": [0.7, 0.05, 0.02, 0.05, 0.7]})
+    results[cell] = NoiseVsAdversarialResult(curves=curves)
+    finding = claim(config, results)
+    assert finding.verdict == "PASS" and "rbf-svm at eps 0.25: 58% vs 3%" in finding.evidence
+    saturated = curves.model_copy(update={"error_adversarial": [1.0, 0.4, 0.02, 0.4, 1.0]})
+    results[cell] = NoiseVsAdversarialResult(curves=saturated)
+    assert claim(config, results).verdict == "INCONCLUSIVE"  # 98% vs 68% at eps_max
+
+
 def test_the_sqrt_d_over_m_law_leaves_out_curved_models():
     """Fawzi et al.'s law assumes small curvature: a curved model's ratios are named, not used."""
     law = next(claim for claim in NOISE_CLAIMS if claim.id == "sqrt-d-over-m").evaluate
