@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.plugins.datasets.spheres",
     "transfer.plugins.datasets.mnist",
     "transfer.plugins.datasets.cifar10",
+    "transfer.plugins.datasets.npz",
     "transfer.plugins.models.mlp",
     "transfer.plugins.models.cnn",
     "transfer.plugins.models.maxout",
