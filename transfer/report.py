@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .run_view import RunNotFound, resolve_run
+from .run_view import RunNotFound, resolve_run, study_runs_in
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 
@@ -46,13 +46,8 @@ class StudyReport:
 def latest_study_runs(client: Any) -> list[str]:
     """The latest finished run of each study in the store (its latest run of any status when
     none finished), in the order of the study names."""
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(
-        experiments, "tags.`transfer.role` = 'study'", order_by=["attributes.start_time DESC"],
-        max_results=5000,
-    ) if experiments else []
     chosen: dict[str, Any] = {}
-    for run in runs:
+    for run in study_runs_in(client):
         study = run.data.tags.get("transfer.study", "")
         best = chosen.get(study)
         if best is None or best.info.status != "FINISHED" and run.info.status == "FINISHED":

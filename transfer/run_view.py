@@ -20,14 +20,19 @@ class RunNotFound(LookupError):
     """No study run matches (or several do); the message lists what there is."""
 
 
+def study_runs_in(client: Any) -> list[Any]:
+    """Every study run of the store, in every experiment, the newest first."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return list(client.search_runs(
+        experiments, "tags.`transfer.role` = 'study'", order_by=["attributes.start_time DESC"],
+        max_results=5000,
+    )) if experiments else []
+
+
 def resolve_run(client: Any, reference: str) -> str:
     """The run ID ``reference`` names: a full run ID, a unique prefix of a study run's ID, or a
     study name (its latest run)."""
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    studies = client.search_runs(
-        experiments, "tags.`transfer.role` = 'study'", order_by=["attributes.start_time DESC"],
-        max_results=5000,
-    ) if experiments else []
+    studies = study_runs_in(client)
     by_study = [r for r in studies if r.data.tags.get("transfer.study") == reference]
     if by_study:
         return str(by_study[0].info.run_id)

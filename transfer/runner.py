@@ -11,7 +11,6 @@ from .cell import Cell, stable_hash
 from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
-from .environment import code_version
 from .executors import Outcome, failed_outcome, now_ms
 from .headlines import Headline, Measured, measure
 from .headlines import add_to_summary as add_headlines
@@ -24,7 +23,7 @@ from .specs import StudyConfig
 from .store import best_effort, default_tracking_uri
 from .study import Study
 from .summary import Summary
-from .tracking import SUMMARY_CODE, Tracker
+from .tracking import Tracker
 from .training_progress import Listener, listening
 from .validation import ConfigError, validate_config
 
@@ -201,9 +200,7 @@ def run_study(
         cells = study.plan(config)
         results = read_back(study, cells, stored, log)
         todo = [cell for cell in cells if cell not in results]
-        # a finished study re-run changes nothing in MLflow, unless newer code summarizes it
-        written_by = tracker.client.get_run(parent).data.tags.get(SUMMARY_CODE)
-        unchanged = complete and not todo and written_by == code_version()
+        unchanged = complete and not todo  # a finished study re-run changes nothing in MLflow
         if not unchanged:
             tracker.introduce(parent, study.description(), list(context.datasets().values()),
                               study.theory)

@@ -95,7 +95,8 @@ class Tracker:
         self, experiment_id: str, study: str, config_hash: str, config: dict[str, Any]
     ) -> tuple[str, dict[str, list[dict[str, Any] | ResultFormatError]], bool]:
         """The parent run for this exact config (resumed if one exists), the stored results of its
-        finished cells, and whether that run had already finished completely.
+        finished cells, and whether that run had already finished completely (with its summary
+        written by this code).
 
         Call it holding the study's lock: runs of this config still RUNNING were left by a process
         that died (kill -9, a lost machine); they are marked KILLED here."""
@@ -108,7 +109,8 @@ class Tracker:
         self.models.end_orphaned()
         if previous:
             run_id = previous[0].info.run_id
-            complete = previous[0].info.status == "FINISHED"
+            complete = (previous[0].info.status == "FINISHED"  # and summarized by this code
+                        and previous[0].data.tags.get(SUMMARY_CODE) == code_version())
             for child in self._children(experiment_id, run_id):
                 if child.info.status == "RUNNING":
                     self.client.set_terminated(child.info.run_id, "KILLED")
