@@ -65,6 +65,7 @@ class Context(Generic[ConfigT]):
     def model(self, spec: ModelSpec, dataset: Dataset, seed: int) -> Model:
         """The trained, read-only model (from the cache, or trained now and cached)."""
         untrained = build(self.registry, spec)
+        untrained.registry = self.registry
         model, record = self.cache.get(spec, untrained, dataset, seed, self.device)
         self.models_used[record.key] = record
         return model

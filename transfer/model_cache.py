@@ -55,6 +55,7 @@ class ModelRecord:
     path: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, checked on load
     measures: dict[str, float] = field(default_factory=dict)  # what training spent (``measures``)
+    curves: dict[str, list[float]] = field(default_factory=dict)  # per epoch (``curves``)
 
 
 class CorruptEntry(Exception):
@@ -97,7 +98,7 @@ class ModelCache:
                     correct = model.predict(dataset.x_test) == dataset.y_test.to(device)
                 record = ModelRecord(key, spec.name, model.params, dataset.spec, seed,
                                      correct.float().mean().item(), str(folder),
-                                     measures=model.measures())
+                                     measures=model.measures(), curves=model.curves())
                 self._write(folder, model, record)
         model.read_only = True
         self._memory[key] = (model, record)

@@ -55,12 +55,13 @@ class ModelRuns:
         params = {"family": record["family"], "seed": record["seed"],
                   **{f"param.{k}": v for k, v in record["params"].items()},
                   **{f"dataset.{k}": v for k, v in record["dataset"].items()}}
-        self.client.log_batch(
-            run_id,
-            metrics=[Metric("clean_accuracy", record["clean_accuracy"], 0, 0),
-                     *(Metric(k, float(v), 0, 0) for k, v in record.get("measures", {}).items())],
-            params=[Param(k, str(v)[:6000]) for k, v in params.items()],
-        )
+        metrics = [Metric("clean_accuracy", record["clean_accuracy"], 0, 0),
+                   *(Metric(k, float(v), 0, 0) for k, v in record.get("measures", {}).items()),
+                   *(Metric(k, float(v), 0, step) for k, values in record.get("curves", {}).items()
+                     for step, v in enumerate(values, start=1))]
+        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+        for start in range(0, len(metrics), 1000):  # MLflow takes at most 1,000 per batch
+            self.client.log_batch(run_id, metrics=metrics[start : start + 1000])
         self.client.log_artifacts(run_id, record["path"], "model")
         self.client.set_terminated(run_id, "FINISHED")
         return str(run_id)

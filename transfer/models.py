@@ -13,12 +13,15 @@ import copy
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from .data import Dataset
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 GRADIENTS = "gradients"
 DECISION = "decision"
@@ -38,6 +41,7 @@ class Model(ABC):
         self.input_shape: tuple[int, ...] | None = None
         self.n_classes: int | None = None
         self.read_only = False
+        self.registry: Registry | None = None  # set by the study: other plugins it may build
 
     @property
     def has_gradients(self) -> bool:
@@ -62,6 +66,11 @@ class Model(ABC):
     def measures(self) -> dict[str, float]:
         """What training spent or reached beyond clean accuracy (e.g. a substitute's victim
         queries), logged as metrics on the model's run; kept with the cached model."""
+        return {}
+
+    def curves(self) -> dict[str, list[float]]:
+        """Per-epoch values of training (e.g. ``valid_loss``), logged as metric histories on the
+        model's run; kept with the cached model."""
         return {}
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

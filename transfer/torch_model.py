@@ -1,4 +1,5 @@
-"""The torch adapter: a network trained with Adam, early stopping on a seeded validation split."""
+"""The torch adapter: a network trained with Adam, early stopping on a seeded validation split,
+on clean data or adversarially (``params.adversarial``, see ``adversarial_training``)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from .adversarial_training import AdversarialExamples, AdversarialTraining
 from .data import Dataset, stratified_split
 from .models import DECISION, GRADIENTS, Model, freeze
 from .training_progress import report_epoch
+
+Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # x, y train; x, y valid
 
 
 class TorchModel(Model):
     """A torch network trained with Adam and early stopping on a seeded validation split.
 
-    Subclasses implement ``build(input_shape, n_classes) -> nn.Module``.
+    Subclasses implement ``build(input_shape, n_classes) -> nn.Module``. ``adversarial`` trains
+    it on adversarial examples instead (``AdversarialTraining``); absent, nothing changes.
+    Per-epoch losses (and held-out robust accuracy) are kept in ``curves()``.
     """
 
     capabilities = frozenset({GRADIENTS, DECISION})
@@ -31,8 +37,12 @@ class TorchModel(Model):
         weight_decay: float = 0.0,
         patience: int = 8,
         validation_fraction: float = 0.1,
+        adversarial: AdversarialTraining | None = None,
         **params: Any,
     ) -> None:
+        if adversarial is not None:  # a dict from a config, checked here
+            settings = AdversarialTraining.model_validate(adversarial)
+            params["adversarial"] = settings.model_dump(mode="json", exclude_none=True)
         super().__init__(
             epochs=epochs,
             batch_size=batch_size,
@@ -43,6 +53,8 @@ class TorchModel(Model):
             **params,
         )
         self.net: nn.Module | None = None
+        self.history: dict[str, list[float]] = {}
+        self._best_epoch = 0
 
     @abstractmethod
     def build(self, input_shape: tuple[int, ...], n_classes: int) -> nn.Module: ...
@@ -58,36 +70,100 @@ class TorchModel(Model):
         self.initialise(net, dataset, seed)
         net = net.to(self.device)
         train, valid = stratified_split(dataset.y_train.numpy(), p["validation_fraction"], seed)
-        x_train = dataset.x_train[train].to(self.device)
-        y_train = dataset.y_train[train].to(self.device)
-        x_valid = dataset.x_train[valid].to(self.device)
-        y_valid = dataset.y_train[valid].to(self.device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+        split = (dataset.x_train[train].to(self.device), dataset.y_train[train].to(self.device),
+                 dataset.x_train[valid].to(self.device), dataset.y_train[valid].to(self.device))
+        self.net, self.history = net, {}  # attacks crafting training examples call ``logits``
+        settings = (AdversarialTraining.model_validate(p["adversarial"])
+                    if "adversarial" in p else None)
+        if settings is None or settings.finetunes:
+            self._train(net, split, seed, epochs=p["epochs"], lr=p["lr"], examples=None)
+        if settings is not None:
+            from .plugin_manager import load_registry
+
+            examples = AdversarialExamples(settings, self, net, dataset.bounds,
+                                           self.registry or load_registry())
+            self._train(net, split, seed, examples=examples,
+                        epochs=settings.epochs if settings.finetunes else p["epochs"],
+                        lr=p["lr"] * (settings.lr_factor if settings.finetunes else 1.0))
+        self.net = freeze(net)
+
+    def _train(self, net: nn.Module, split: Split, seed: int, *, epochs: int, lr: float,
+               examples: AdversarialExamples | None) -> None:
+        """Adam for ``epochs`` epochs, keeping the epoch with the best held-out score: the
+        lowest clean loss, or with adversarial training the highest robust accuracy (a
+        DeepFool fine-tuning keeps its last epoch)."""
+        p = self.params
+        x_train, y_train, x_valid, y_valid = split
+        optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=p["weight_decay"])
         generator = torch.Generator().manual_seed(seed)
-        best_loss, best_state, waited = float("inf"), None, 0
-        for epoch in range(p["epochs"]):
+        select = examples is None or not examples.settings.finetunes
+        if not select:
+            self._best_epoch = 0  # the last
+        best_score, best_state, waited = float("inf"), None, 0
+        for epoch in range(epochs):
             net.train()
             order = torch.randperm(len(x_train), generator=generator).to(self.device)
-            for start in range(0, len(order), p["batch_size"]):
+            sums = {"train_loss": 0.0, "train_adversarial_loss": 0.0}
+            for number, start in enumerate(range(0, len(order), p["batch_size"])):
                 batch = order[start : start + p["batch_size"]]
                 optimizer.zero_grad(set_to_none=True)
-                loss = nn.functional.cross_entropy(net(x_train[batch]), y_train[batch])
+                if examples is None:
+                    loss = nn.functional.cross_entropy(net(x_train[batch]), y_train[batch])
+                else:
+                    loss, adversarial = examples.objective(
+                        x_train[batch], y_train[batch], seed=(seed * 1009 + epoch) * 100_003
+                        + number)
+                    sums["train_adversarial_loss"] += adversarial * len(batch)
                 loss.backward()
                 optimizer.step()
+                sums["train_loss"] += loss.item() * len(batch)
             net.eval()
             with torch.no_grad():
                 valid_loss = nn.functional.cross_entropy(net(x_valid), y_valid).item()
-            report_epoch(epoch + 1, p["epochs"], valid_loss)
-            if valid_loss < best_loss - 1e-6:
-                best_loss, waited = valid_loss, 0
+            measured = {"train_loss": sums["train_loss"] / len(order), "valid_loss": valid_loss}
+            if examples is not None:
+                measured["train_adversarial_loss"] = sums["train_adversarial_loss"] / len(order)
+                measured.update(examples.held_out(x_valid, y_valid, seed=seed + epoch))
+            for name, value in measured.items():
+                self.history.setdefault(name, []).append(value)
+            report_epoch(epoch + 1, epochs, valid_loss)
+            if not select:
+                continue
+            robust = measured.get("valid_robust_accuracy")
+            score = valid_loss if robust is None else 1 - robust
+            if score < best_score - 1e-6:
+                best_score, waited = score, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                self._best_epoch = len(self.history["valid_loss"])
             else:
                 waited += 1
                 if waited >= p["patience"]:
                     break
         if best_state is not None:
             net.load_state_dict(best_state)
-        self.net = freeze(net)
+
+    def curves(self) -> dict[str, list[float]]:
+        return self.history
+
+    def measures(self) -> dict[str, float]:
+        """Epochs run, the epoch kept and, with adversarial training, its held-out robust
+        accuracy and whether it collapsed after (Wong et al.'s catastrophic overfitting:
+        below half its best)."""
+        if not self.history:
+            return {}
+        measured = {"epochs_run": float(len(self.history["valid_loss"])),
+                    "best_epoch": float(self._best_epoch or len(self.history["valid_loss"]))}
+        robust = self.history.get("valid_robust_accuracy")
+        if robust:
+            kept = robust[self._best_epoch - 1] if self._best_epoch else robust[-1]
+            peak = 0.0
+            collapsed = False
+            for value in robust:
+                collapsed = collapsed or (peak >= 0.2 and value < peak / 2)
+                peak = max(peak, value)
+            measured.update({"kept_robust_accuracy": kept,
+                             "catastrophic_overfitting": float(collapsed)})
+        return measured
 
     @property
     def torch_module(self) -> nn.Module | None:

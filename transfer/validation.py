@@ -92,11 +92,13 @@ def check_parameters(registry: Registry, spec: ComponentSpec, where: str = "") -
         checker = create_model(  # type: ignore[call-overload]
             "Parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
         )
-        checker.model_validate(spec.params)
+        checked = checker.model_validate(spec.params)
     except ValidationError as error:
         raise ConfigError(format_validation_error(error, f"{where}params.")) from None
     except (TypeError, PydanticUserError):  # an annotation pydantic cannot check
         return
+    for inner_where, inner in component_specs(checked, f"{where}params."):  # e.g. an attack
+        check_parameters(registry, inner, inner_where)  # a model trains against
 
 
 def component_specs(config: Any, where: str = "") -> list[tuple[str, ComponentSpec]]:

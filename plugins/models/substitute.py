@@ -55,12 +55,14 @@ class Substitute(Model):
 
     def _fresh(self) -> Model:
         spec = self._spec(self.params["architecture"])
-        model: Model = load_registry().create("model", spec.name, **spec.params)
+        model: Model = (self.registry or load_registry()).create("model", spec.name,
+                                                                  **spec.params)
+        model.registry = self.registry
         return model.to(self.device)
 
     def _fit(self, dataset: Dataset, seed: int) -> None:
         victim = train_model(self._spec(self.params["victim"]), dataset, seed=seed,
-                             device=str(self.device))
+                             device=str(self.device), registry=self.registry)
         budget, lo_hi = self.params["max_queries"], dataset.bounds
         fraction = min(self.params["seed_points"] / len(dataset.y_train), 1.0)
         chosen = (stratified_split(dataset.y_train.numpy(), 1 - fraction, seed)[0]
