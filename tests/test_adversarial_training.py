@@ -6,12 +6,14 @@ per-epoch curves are on its MLflow run. Without the option nothing changes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from mlflow import MlflowClient
 from torch import nn
 
-from transfer import ModelSpec, run_study, train_model
+from transfer import ModelSpec, TorchModel, run_study, train_model
 from transfer.adversarial_training import AdversarialExamples, AdversarialTraining
 from transfer.model_cache import ModelCache
 from transfer.validation import ConfigError, validate_config
@@ -154,3 +156,22 @@ def test_catastrophic_overfitting_is_a_collapse_of_held_out_robust_accuracy(regi
     assert model.measures()["kept_robust_accuracy"] == 0.5
     model.history["valid_robust_accuracy"] = [0.1, 0.5, 0.3, 0.4]
     assert model.measures()["catastrophic_overfitting"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["cnn", "maxout", "mlp", "rbf-net", "softmax", "timm:resnet18"])
+def test_every_torch_family_trains_adversarially(name, registry, digits):
+    model = registry.create("model", name, epochs=1,
+                            adversarial={"method": "fgsm-rs", "eps": 0.1, "eval_steps": 2})
+    assert isinstance(model, TorchModel)
+    small = dataclasses.replace(digits, x_train=digits.x_train[:200], y_train=digits.y_train[:200])
+    model.fit(small, 0)
+    curves = model.curves()
+    assert len(curves["valid_robust_accuracy"]) == len(curves["train_adversarial_loss"]) == 1
+    assert 0 <= curves["valid_robust_accuracy"][0] <= 1
+
+
+def test_every_torch_family_is_covered(registry):
+    families = {n.replace("*", "resnet18") for n in registry.names("model")}
+    torch_families = {n for n in families
+                      if isinstance(registry.create("model", n), TorchModel)}
+    assert torch_families == {"cnn", "maxout", "mlp", "rbf-net", "softmax", "timm:resnet18"}

@@ -44,6 +44,7 @@ _EXPORTS = {
     "loss_gradient": "gradients",
     "class_gradients": "gradients",
     "deepfool": "deepfool",
+    "rho_adv": "adversarial_training",
     "steepest_ascent": "geometry",
     "project": "geometry",
     "perturbation_norm": "geometry",
@@ -100,6 +101,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .adversarial_training import rho_adv
     from .attacks import Attack, AttackResult, Norm, TargetRule
     from .cell import Cell
     from .claims import Claim, Finding

@@ -106,9 +106,10 @@ class AdversarialTraining(BaseModel):
                                               "random_start": True})
 
 
-def rho_adv(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
-    """Moosavi-Dezfooli et al.'s robustness per point, ‖x_adv − x‖₂ / ‖x‖₂ (shape ``(n,)``)."""
-    return perturbation_norm(x_adv - x, "l2") / perturbation_norm(x, "l2").clamp_min(1e-12)
+def rho_adv(l2: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Moosavi-Dezfooli et al.'s robustness per point: a perturbation's L2 norm ``l2`` (shape
+    ``(n,)``) relative to the point's, ‖r‖₂ / ‖x‖₂."""
+    return l2 / perturbation_norm(x, "l2").to(l2).clamp_min(1e-12)
 
 
 class AdversarialExamples:
@@ -158,7 +159,8 @@ class AdversarialExamples:
             measured = {"valid_adversarial_loss":
                         nn.functional.cross_entropy(self.net(x_adv), y).item()}
         if self.check is None:
-            measured["valid_rho_adv"] = rho_adv(x, x_adv).mean().item()
+            rho = rho_adv(perturbation_norm(x_adv - x, "l2"), x)
+            measured["valid_rho_adv"] = rho.mean().item()
             return measured
         x_pgd = self.craft(self.check, x, y, seed + 1)
         with torch.no_grad():

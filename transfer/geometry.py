@@ -66,10 +66,12 @@ def random_basis(n: int, dim: int, m: int, generator: torch.Generator) -> torch.
 
 
 def flip_distance(model: Model, x: torch.Tensor, direction: torch.Tensor, scale: torch.Tensor,
-                  grid: int = 32, doublings: int = 12, bisections: int = 30) -> torch.Tensor:
+                  grid: int = 32, doublings: int = 12, bisections: int = 30,
+                  signs: tuple[float, ...] = (1.0, -1.0)) -> torch.Tensor:
     """Per point, the smallest |t| such that the label of x + t·u differs from that of x, for the
-    unit direction u = direction/‖direction‖ (both signs of t). A grid up to ``scale`` (doubled
-    until a flip is found) brackets the first flip, bisection refines it; inf if none."""
+    unit direction u = direction/‖direction‖ (t of the given ``signs``: both by default; ``(1.0,)``
+    for the smallest fooling step of FGSM along the gradient's sign). A grid up to ``scale``
+    (doubled until a flip is found) brackets the first flip, bisection refines it; inf if none."""
     n = len(x)
     view = (-1, *[1] * (x.dim() - 1))
     u = direction / direction.flatten(1).norm(dim=1).clamp_min(1e-12).view(view)
@@ -81,7 +83,7 @@ def flip_distance(model: Model, x: torch.Tensor, direction: torch.Tensor, scale:
         todo = torch.nonzero(torch.isinf(found)).flatten()
         if len(todo) == 0:
             break
-        for sign in (1.0, -1.0):
+        for sign in signs:
             t = sign * limit[todo, None] * steps[None, :]  # (m, grid)
             probes = x[todo, None] + t.view(len(todo), grid, *[1] * (x.dim() - 1)).to(x) * u[
                 todo, None]

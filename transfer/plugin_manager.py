@@ -61,6 +61,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.studies.subspace_dimension",
     "transfer.studies.noise_vs_adversarial",
     "transfer.studies.lipschitz",
+    "transfer.studies.robustness",
 )
 
 ENTRY_POINT_GROUP = "transfer"

@@ -36,16 +36,36 @@ def _layout(table: Table, name: str) -> tuple[int, bool, bool]:
     return (widest if whole else words), numeric, whole
 
 
-def _rich(table: Table, names: list[str], framed: bool) -> Any:
+def _wrap_widths(table: Table, names: list[str], room: int) -> dict[str, int]:
+    """The widths of the wrapping columns when they share ``room`` characters: each gets its
+    narrowest width, and what is left goes to them in proportion to what more they would take
+    (rich, left alone, gives some columns more and then crops the last one at the edge)."""
+    layouts = {name: _layout(table, name) for name in names}
+    wrapping = [name for name in names if not layouts[name][2]]
+    room -= sum(layouts[name][0] for name in names if layouts[name][2])
+    widest = {name: max(len(str(v)) for v in [*table.columns[name], name]) for name in wrapping}
+    if sum(widest.values()) <= room:
+        return widest
+    least = {name: layouts[name][0] for name in wrapping}
+    more = {name: widest[name] - least[name] for name in wrapping}
+    left = max(room - sum(least.values()), 0)
+    return {name: least[name] + left * more[name] // max(sum(more.values()), 1)
+            for name in wrapping}
+
+
+def _rich(table: Table, names: list[str], framed: bool, width: int) -> Any:
     from rich import box
     from rich.table import Table as RichTable
     from rich.text import Text
 
     shown = RichTable(box=box.SIMPLE_HEAD if framed else None, collapse_padding=True,
                       pad_edge=False, show_edge=False)
+    gap = 2 if framed else 1
+    wraps = _wrap_widths(table, names, width - gap * (len(names) - 1))
     for name in names:
-        width, numeric, whole = _layout(table, name)
-        shown.add_column(Text(name), overflow="fold", min_width=width, no_wrap=whole,
+        narrowest, numeric, whole = _layout(table, name)
+        shown.add_column(Text(name), overflow="fold", min_width=narrowest, no_wrap=whole,
+                         max_width=None if whole else wraps[name],
                          justify="right" if numeric else "left")
     for row in zip(*([Text(str(v)) for v in table.columns[n]] for n in names), strict=True):
         shown.add_row(*row)  # Text: "[...]" in a value is text, not rich markup
@@ -82,7 +102,7 @@ def rich_tables(table: Table, width: int, framed: bool = True) -> list[tuple[str
     parts = []
     for i, chunk in enumerate(chunks):
         title = table.title if len(chunks) == 1 else f"{table.title} ({i + 1}/{len(chunks)})"
-        parts.append((title, _rich(table, keys + chunk, framed)))
+        parts.append((title, _rich(table, keys + chunk, framed, width)))
     return parts
 
 

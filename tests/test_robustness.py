@@ -1,0 +1,83 @@
+"""The robustness study: DeepFool's ρ_adv and FGSM's smallest fooling step against their closed
+forms on a binary linear model, the rubbish-class share against a direct computation, and the
+study end to end with its MLflow runs, figures and claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from transfer import ModelSpec, evaluation_points, rho_adv, run_study, train_model
+from transfer.studies.robustness import Robustness, minimal_perturbations
+from transfer.tracking import PARENT
+from transfer.validation import ConfigError, validate_config
+
+from .conftest import assert_claims_evaluated
+
+
+def test_rho_adv_and_the_fgsm_step_of_a_binary_linear_model_are_the_closed_forms(registry,
+                                                                                  binary):
+    model = train_model("logreg", binary, registry=registry, device="cpu")
+    x, y = binary.x_test, binary.y_test
+    deepfool_l2, fgsm_l2 = minimal_perturbations(model, x, y, overshoot=0.02)
+    w = model.estimator.coef_[0]
+    f = model.estimator.decision_function(x.numpy().astype(np.float64))
+    size = np.linalg.norm(x.flatten(1).numpy().astype(np.float64), axis=1)
+    # DeepFool takes one step, ‖r*‖ = |f(x)|/‖w‖₂, applied with the overshoot: ρ_adv = mean
+    # (1 + overshoot)·|f(x)|/(‖w‖₂·‖x‖₂)
+    np.testing.assert_allclose(rho_adv(deepfool_l2, x).mean().item(),
+                               1.02 * np.mean(np.abs(f) / (np.linalg.norm(w) * size)), rtol=1e-4)
+    # FGSM moves along −sign(w)·sign(f) (every coordinate): the step reaching the boundary has
+    # eps = |f|/‖w‖₁, so its L2 norm is |f|·√d/‖w‖₁ (points FGSM pushes away cannot be fooled)
+    toward = (model.predict(x) == y).numpy()
+    expected = np.abs(f) * np.sqrt(len(w)) / np.abs(w).sum()
+    np.testing.assert_allclose(fgsm_l2.numpy()[toward], expected[toward], rtol=1e-3)
+
+
+def test_the_study_end_to_end(tracking_uri, registry, digits):
+    mlp = {"hidden": [32], "epochs": 10}
+    config = {"study": "robustness", "n_points": 60, "eps": [0.1, 0.2], "n_noise": 200,
+              "models": [{"name": "mlp", "params": mlp},
+                         {"name": "mlp", "label": "mlp-fgsm",
+                          "params": {**mlp, "adversarial": {"method": "fgsm", "eps": 0.1}}}]}
+    result = run_study(config, tracking_uri=tracking_uri, device="cpu")
+    assert not result.failed
+    assert_claims_evaluated(result, Robustness)
+    by_cell = {(c["part"], c["model"]): r for c, r in result.results.items()}
+    assert set(by_cell) == {(p, m) for p in ("white-box", "transfer") for m in ("mlp",
+                                                                                 "mlp-fgsm")}
+    normal, trained = by_cell[("white-box", "mlp")].white_box, by_cell[("white-box",
+                                                                        "mlp-fgsm")].white_box
+    assert (normal.group, trained.group) == ("normal", "fgsm")
+    # a source's examples on itself are its white-box error at that eps
+    assert by_cell[("transfer", "mlp")].transfer["mlp"] == normal.errors["fgsm"][0]
+    # the rubbish-class share, computed again from the model and the seeded noise
+    model = train_model(ModelSpec(name="mlp", params=mlp), digits, registry=registry,
+                        device="cpu")
+    noise = torch.randn((200, *digits.input_shape), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        confident = torch.softmax(model.logits(noise), 1).max(1).values > 0.5
+    assert normal.rubbish.count == int(confident.sum())
+    # clean error on the fixed evaluation points
+    index = evaluation_points(len(digits.y_test), 60, 0)
+    with torch.no_grad():
+        wrong = model.predict(digits.x_test[index]) != digits.y_test[index]
+    assert normal.clean_error.count == int(wrong.sum())
+    assert {"error_curves", "rho_adv", "transfer"} == set(result.summary.figures)
+
+    client = MlflowClient(tracking_uri)
+    parent = client.get_run(result.run_id)
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`{PARENT}` = '{result.run_id}'")
+    assert len(children) == 4
+    figures = {a.path for a in client.list_artifacts(result.run_id, "figures")}
+    assert {"figures/error_curves.png", "figures/rho_adv.png", "figures/transfer.png"} <= figures
+    assert parent.data.tags["transfer.theory"] == "Adversarial training"
+
+
+def test_every_model_must_have_gradients(registry):
+    config = {"study": "robustness", "models": ["mlp", "decision-tree"]}
+    with pytest.raises(ConfigError, match=r"models\.1: 'decision-tree'.*no gradients"):
+        validate_config(registry, config)
