@@ -40,9 +40,14 @@ def test_bad_files_fail_clearly(tmp_path, registry, digits, tracking_uri):
     with pytest.raises(FileNotFoundError, match="no file .*missing.npz"):
         registry.create("dataset", "npz", path=str(tmp_path / "missing.npz"))
     partial = tmp_path / "partial.npz"
-    np.savez(partial, x_test=digits.x_test.numpy(), y_test=digits.y_test.numpy())
-    with pytest.raises(ValueError, match="has no x_train, y_train"):
+    np.savez(partial, x_train=digits.x_train.numpy(), x_test=digits.x_test.numpy(),
+             y_test=digits.y_test.numpy())
+    with pytest.raises(ValueError, match="has no y_train"):
         registry.create("dataset", "npz", path=str(partial))
+    test_only = tmp_path / "test-only.npz"
+    np.savez(test_only, x_test=digits.x_test.numpy(), y_test=digits.y_test.numpy())
+    only = registry.create("dataset", "npz", path=str(test_only))
+    assert len(only.y_train) == 0 and only.x_train.shape[1:] == digits.x_test.shape[1:]
     pickled = _write(tmp_path / "pickled.npz", digits,
                      class_names=np.array([{"a": 1}] * 10, dtype=object))
     with pytest.raises(ValueError, match="plain numeric arrays"):
@@ -62,8 +67,9 @@ def test_bad_files_fail_clearly(tmp_path, registry, digits, tracking_uri):
         run_study(config, tracking_uri=tracking_uri)
     toml = tmp_path / "study.toml"
     toml.write_text(f'study = "transfer-matrix"\nmodels = ["logreg"]\nattacks = ["noise"]\n'
-                    f'eps = [0.1]\n[dataset]\nname = "npz"\nparams = {{ path = "{partial}" }}\n')
+                    f'eps = [0.1]\n[dataset]\nname = "npz"\nparams = {{ path = "{test_only}" }}\n')
     out = CliRunner().invoke(cli, ["study", "run", str(toml), "--tracking-uri", tracking_uri,
                                    "--no-progress"])
-    assert out.exit_code == 1 and "has no x_train, y_train" in out.output
+    assert out.exit_code == 1 and "test points only" in out.output
+    assert "would train: models.0.logreg" in out.output
     assert "Traceback" not in out.output

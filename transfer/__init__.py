@@ -31,6 +31,11 @@ _EXPORTS = {
     "FOREST": "models",
     "NEIGHBORS": "models",
     "TorchModel": "torch_model",
+    "CheckpointError": "checkpoints",
+    "is_torchscript": "checkpoints",
+    "file_identity": "checkpoints",
+    "locate": "checkpoints",
+    "load_skops": "sklearn_model",
     "SklearnModel": "sklearn_model",
     "LinearTwin": "sklearn_model",
     "LipschitzBounded": "lipschitz_bound",
@@ -104,6 +109,7 @@ if TYPE_CHECKING:
     from .adversarial_training import rho_adv
     from .attacks import Attack, AttackResult, Norm, TargetRule
     from .cell import Cell
+    from .checkpoints import CheckpointError, file_identity, is_torchscript, locate
     from .claims import Claim, Finding
     from .context import Context, train_model
     from .data import (
@@ -135,7 +141,7 @@ if TYPE_CHECKING:
     from .registry import Registry
     from .results import CellResult, NotApplicable, Rate, status_of
     from .runner import CellTask, run_study
-    from .sklearn_model import LinearTwin, SklearnModel
+    from .sklearn_model import LinearTwin, SklearnModel, load_skops
     from .specs import (
         AttacksConfig,
         AttackSpec,

@@ -34,6 +34,7 @@ class Model(ABC):
     """Base of every model. Subclasses pass all their hyper-parameters to ``__init__``."""
 
     capabilities: ClassVar[frozenset[str]] = frozenset({DECISION})
+    loaded_from: ClassVar[tuple[str, ...]] = ()  # parameters naming a file loaded, not trained
 
     def __init__(self, **params: Any) -> None:
         self.params = params

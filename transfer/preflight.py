@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import CheckpointError, locate
 from .context import Context
 from .data import Dataset
-from .specs import DatasetSpec
+from .specs import DatasetSpec, ModelSpec
 from .store import sqlite_path
-from .validation import ConfigError
+from .validation import ConfigError, component_specs
 
 MAX_EXPERIMENT_NAME = 500  # MLflow's limit
 
@@ -62,8 +63,27 @@ def preflight(
             log(f"n_points = {wanted} is more than the {available} test points of {spec.name}; "
                 f"using all {available}")
             tags["transfer.n_points_used"] = str(available)
+        if len(data.y_train) == 0:
+            untrained = [f"{where}{m.name}" for where, m in model_specs(context.config)
+                         if context.traits(m).trains(m)]
+            if untrained:
+                raise ConfigError(f"{field} ({spec.name}) has test points only, so every model "
+                                  f"must load the user's file (params.weights = <file>, or a "
+                                  f"skops file); these would train: {', '.join(untrained)}")
+    for where, model in model_specs(context.config):
+        if "weights" in model.params:
+            try:
+                locate(model.params["weights"])
+            except CheckpointError as error:
+                raise ConfigError(f"{where}params.{error}") from None
     writable(context.cache.root / "models", "the model cache (TRANSFER_CACHE_DIR)")
     return tags
+
+
+def model_specs(config: Any) -> list[tuple[str, ModelSpec]]:
+    """Every model spec of a config with its path (``models.0.``)."""
+    return [(where, spec) for where, spec in component_specs(config)
+            if isinstance(spec, ModelSpec)]
 
 
 def artifacts_writable(tracking_uri: str) -> None:

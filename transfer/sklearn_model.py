@@ -42,7 +42,8 @@ def _trusted_skops_types(untrusted: list[str]) -> list[str]:
     allowed = ("sklearn.", "numpy.", "scipy.sparse.")
     refused = [name for name in untrusted if not name.startswith(allowed)]
     if refused:
-        raise ValueError(f"refusing to load a scikit-learn model holding types {refused}")
+        raise ValueError(f"refusing to load a scikit-learn model holding types {refused}: only "
+                         "scikit-learn, NumPy and SciPy sparse types are trusted")
     return untrusted
 
 
@@ -97,8 +98,13 @@ class SklearnModel(Model):
         skops.io.dump(self.estimator, directory / "estimator.skops")
 
     def _load(self, directory: Path) -> None:
-        import skops.io
+        self._set_estimator(load_skops(directory / "estimator.skops"))
 
-        path = directory / "estimator.skops"
-        trusted = _trusted_skops_types(skops.io.get_untrusted_types(file=path))
-        self._set_estimator(skops.io.load(path, trusted=trusted))
+
+def load_skops(path: Path) -> Any:
+    """A scikit-learn object saved with ``skops.io.dump``, loaded only when every type it holds
+    is scikit-learn's, NumPy's or SciPy's sparse matrices (else a ``ValueError`` naming them)."""
+    import skops.io
+
+    trusted = _trusted_skops_types(skops.io.get_untrusted_types(file=path))
+    return skops.io.load(path, trusted=trusted)

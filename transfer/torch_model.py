@@ -1,5 +1,7 @@
 """The torch adapter: a network trained with Adam, early stopping on a seeded validation split,
-on clean data or adversarially (``params.adversarial``, see ``adversarial_training``)."""
+on clean data or adversarially (``params.adversarial``, see ``adversarial_training``), or read
+from the user's weight file (``params.weights``, see ``checkpoints``), with its input
+normalization (``mean``, ``std``) part of the network."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ import torch
 from torch import nn
 
 from .adversarial_training import AdversarialExamples, AdversarialTraining
+from .checkpoints import file_identity, load_weights, locate
 from .data import Dataset, stratified_split
 from .models import DECISION, GRADIENTS, Model, freeze
+from .normalization import check_normalization, normalized
 from .training_progress import report_epoch
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # x, y train; x, y valid
+PREDICT_CHUNK = 256  # points per forward pass of ``predict``
 
 
 class TorchModel(Model):
@@ -23,10 +28,14 @@ class TorchModel(Model):
 
     Subclasses implement ``build(input_shape, n_classes) -> nn.Module``. ``adversarial`` trains
     it on adversarial examples instead (``AdversarialTraining``); absent, nothing changes.
+    ``weights`` (a state-dict file) loads it instead of training: nothing is trained, and the
+    file's path, size and sha256 are part of ``params`` (the cache key, the model's run).
+    ``mean`` and ``std`` put an input normalization in front of the network.
     Per-epoch losses (and held-out robust accuracy) are kept in ``curves()``.
     """
 
     capabilities = frozenset({GRADIENTS, DECISION})
+    loaded_from = ("weights",)
 
     def __init__(
         self,
@@ -38,8 +47,16 @@ class TorchModel(Model):
         patience: int = 8,
         validation_fraction: float = 0.1,
         adversarial: AdversarialTraining | None = None,
+        weights: str | None = None,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
         **params: Any,
     ) -> None:
+        if weights is not None:
+            params.update(file_identity(locate(weights)))
+        normalization = check_normalization(mean, std)
+        if normalization is not None:
+            params["mean"], params["std"] = normalization
         if adversarial is not None:  # a dict from a config, checked here
             settings = AdversarialTraining.model_validate(adversarial)
             params["adversarial"] = settings.model_dump(mode="json", exclude_none=True)
@@ -63,19 +80,45 @@ class TorchModel(Model):
         """Data-dependent initialisation before training (default: the layers' own)."""
         return None
 
+    def network(self, input_shape: tuple[int, ...], n_classes: int,
+                inner: nn.Module | None = None) -> nn.Module:
+        """``build``'s network (or ``inner``), after the input normalization when there is one."""
+        net = inner if inner is not None else self.build(input_shape, n_classes)
+        if "mean" in self.params:
+            return normalized(net, self.params["mean"], self.params["std"])
+        return net
+
+    def load_pretrained(self, net: nn.Module, file: Path) -> None:
+        """Load the user's weight file into ``build``'s network (a family may read it its own
+        way, e.g. a TorchScript file that is the network)."""
+        load_weights(net, file)
+
     def _fit(self, dataset: Dataset, seed: int) -> None:
+        """Train (clean, then adversarially when asked), or load the user's weights; with both,
+        the loaded network is the start of the adversarial training (a fine-tuning)."""
         p = self.params
         torch.manual_seed(seed)
         net = self.build(dataset.input_shape, dataset.n_classes)
-        self.initialise(net, dataset, seed)
-        net = net.to(self.device)
+        pretrained = "weights" in p
+        if pretrained:
+            self.load_pretrained(net, Path(p["weights"]))
+        settings = (AdversarialTraining.model_validate(p["adversarial"])
+                    if "adversarial" in p else None)
+        if pretrained and settings is None:  # the user's own model: nothing is trained
+            self.net = freeze(self.network(dataset.input_shape, dataset.n_classes, net)
+                              .to(self.device))
+            return
+        if len(dataset.y_train) == 0:
+            raise ValueError(f"dataset {dataset.name!r} has no training points: give the model "
+                             "weights = <file> to load instead of training")
+        if not pretrained:
+            self.initialise(net, dataset, seed)
+        net = self.network(dataset.input_shape, dataset.n_classes, net).to(self.device)
         train, valid = stratified_split(dataset.y_train.numpy(), p["validation_fraction"], seed)
         split = (dataset.x_train[train].to(self.device), dataset.y_train[train].to(self.device),
                  dataset.x_train[valid].to(self.device), dataset.y_train[valid].to(self.device))
         self.net, self.history = net, {}  # attacks crafting training examples call ``logits``
-        settings = (AdversarialTraining.model_validate(p["adversarial"])
-                    if "adversarial" in p else None)
-        if settings is None or settings.finetunes:
+        if settings is None or (settings.finetunes and not pretrained):
             self._train(net, split, seed, epochs=p["epochs"], lr=p["lr"], examples=None)
         if settings is not None:
             from .plugin_manager import load_registry
@@ -175,7 +218,9 @@ class TorchModel(Model):
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.logits(x).argmax(dim=1)
+            return torch.cat([self.logits(part).argmax(dim=1)
+                              for part in x.split(PREDICT_CHUNK)]) if len(x) else \
+                torch.zeros(0, dtype=torch.int64, device=self.device)
 
     def _save(self, directory: Path) -> None:
         assert self.net is not None, "model is not trained"
@@ -183,7 +228,7 @@ class TorchModel(Model):
 
     def _load(self, directory: Path) -> None:
         assert self.input_shape is not None and self.n_classes is not None
-        net = self.build(self.input_shape, self.n_classes)
+        net = self.network(self.input_shape, self.n_classes)
         state = torch.load(directory / "weights.pt", map_location="cpu", weights_only=True)
         net.load_state_dict(state)
         self.net = freeze(net.to(self.device))

@@ -11,10 +11,16 @@ from .specs import ModelSpec
 
 @dataclass(frozen=True)
 class ModelTraits:
-    """A model family's class name (for messages) and its capabilities."""
+    """A model family's class name (for messages), its capabilities, and the parameters that
+    name a file it loads instead of training (``Model.loaded_from``)."""
 
     kind: str
     capabilities: frozenset[str]
+    loaded_from: tuple[str, ...] = ()
+
+    def trains(self, spec: ModelSpec) -> bool:
+        """Whether the model a spec names is trained (not loaded from the user's file)."""
+        return not any(spec.params.get(name) for name in self.loaded_from)
 
     def missing(self, required: frozenset[str], who: str) -> str | None:
         """Why ``who`` (an attack or a study part) cannot use this model, or ``None``."""
@@ -31,6 +37,8 @@ def model_traits(registry: Registry, spec: ModelSpec) -> ModelTraits:
     factory = registry.get("model", spec.name)
     owner = factory.func if isinstance(factory, partial) else factory
     if isinstance(owner, type):
-        return ModelTraits(owner.__name__, frozenset(getattr(owner, "capabilities", ())))
+        return ModelTraits(owner.__name__, frozenset(getattr(owner, "capabilities", ())),
+                           tuple(getattr(owner, "loaded_from", ())))
     model = factory(**spec.params)
-    return ModelTraits(type(model).__name__, frozenset(model.capabilities))
+    return ModelTraits(type(model).__name__, frozenset(model.capabilities),
+                       tuple(getattr(model, "loaded_from", ())))

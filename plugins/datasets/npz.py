@@ -1,5 +1,6 @@
 """Arrays the user already has, in one NumPy ``.npz`` file: ``x_train``, ``y_train``, ``x_test``,
-``y_test`` (and optionally ``class_names``). Nothing is downloaded, and nothing is unpickled: the
+``y_test`` (and optionally ``class_names``), or the test arrays only (a test-only dataset, for
+studies whose models all load their weights). Nothing is downloaded, and nothing is unpickled: the
 file is read with ``allow_pickle=False``, so an object array is refused instead of run.
 
 ``x_*`` are numbers of shape (n, ...) (images as (n, channels, height, width) or (n, height,
@@ -24,7 +25,8 @@ ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def _labels(values: np.ndarray, name: str, path: Path) -> torch.Tensor:
-    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer) or values.min() < 0:
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer) or \
+            (len(values) and values.min() < 0):
         raise ValueError(f"{path}: {name} must be a 1-D array of class indices 0..C-1, not "
                          f"{values.dtype} of shape {values.shape}")
     return torch.as_tensor(values.astype(np.int64))
@@ -43,6 +45,9 @@ def npz(path: str, bounds: list[float] | None = None) -> Dataset:
             found = {name: arrays[name] for name in arrays.files}
     except ValueError as error:  # an object array, which would need unpickling
         raise ValueError(f"{file}: {error}; store plain numeric arrays") from None
+    if "x_train" not in found and "y_train" not in found and "x_test" in found:  # test only
+        found["x_train"] = np.zeros((0, *np.shape(found["x_test"])[1:]), dtype=np.float32)
+        found["y_train"] = np.zeros(0, dtype=np.int64)
     missing = [name for name in ARRAYS if name not in found]
     if missing:
         raise ValueError(f"{file} has no {', '.join(missing)} (it holds "
@@ -54,13 +59,13 @@ def npz(path: str, bounds: list[float] | None = None) -> Dataset:
         raise ValueError(f"{file}: shapes do not match: x_train {x_train.shape}, y_train "
                          f"{tuple(y_train.shape)}, x_test {x_test.shape}, y_test "
                          f"{tuple(y_test.shape)}")
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    n_classes = int(torch.cat([y_train, y_test]).max()) + 1
     names = (tuple(str(n) for n in found["class_names"]) if "class_names" in found
              else tuple(str(c) for c in range(n_classes)))
     if len(names) < n_classes:
         raise ValueError(f"{file}: {len(names)} class_names for {n_classes} classes")
-    low = float(min(x_train.min(), x_test.min()))
-    high = float(max(x_train.max(), x_test.max()))
+    both = np.concatenate([x_train.reshape(-1), x_test.reshape(-1)])
+    low, high = float(both.min()), float(both.max())
     if bounds is None:
         bounds = [0.0, 1.0] if 0.0 <= low and high <= 1.0 else [low, high]
     elif len(bounds) != 2 or not bounds[0] <= low or not high <= bounds[1]:
