@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, get_args
 import torch
 
 from .attack_checks import AttackOutputError, check_attack_output
+from .chunking import points_per_chunk
 from .geometry import per_sample_norm, project
 from .models import GRADIENTS, Model
 from .traits import ModelTraits
@@ -46,10 +47,13 @@ class Attack(ABC):
 
     Every subclass's ``__call__`` is wrapped so that its output is checked (see
     ``attack_checks``): a batch of the wrong shape, NaN/inf, or points outside the eps-ball or
-    (when clipping) the bounds raise ``AttackOutputError`` instead of being measured."""
+    (when clipping) the bounds raise ``AttackOutputError`` instead of being measured. The wrapper
+    also splits a batch too large for memory into chunks (``chunking``; ``chunked = False`` for
+    an attack whose points interact)."""
 
     requires: ClassVar[frozenset[str]] = frozenset({GRADIENTS})
     learns: ClassVar[bool] = False  # True: call ``learn`` on training points before attacking
+    chunked: ClassVar[bool] = True  # False: the points interact, never split them into chunks
     name: str = ""  # the registered name, set when the attack is built for a study
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -147,14 +151,23 @@ def _checked(call: Callable[..., Any]) -> Callable[..., AttackResult]:
 
     @functools.wraps(call)
     def checked(self: Attack, *args: Any, **kwargs: Any) -> AttackResult:
-        result = call(self, *args, **kwargs)
+        given = signature.bind(self, *args, **kwargs)
+        given.apply_defaults()
+        arguments = {k: v for k, v in given.arguments.items() if k != "self"}
+        x, y = arguments["x"], arguments["y"]
+        size = points_per_chunk(arguments["model"], x) if self.chunked else len(x)
+        if len(x) <= size:
+            result = call(self, **arguments)
+        else:  # chunk i is attacked with seed + i (chunk 0 as the whole batch would be)
+            result = _joined([call(self, **{**arguments, "x": x[start : start + size],
+                                            "y": y[start : start + size],
+                                            "seed": arguments["seed"] + i})
+                              for i, start in enumerate(range(0, len(x), size))])
         name = self.name or type(self).__name__
         if not isinstance(result, AttackResult):
             raise AttackOutputError(
                 f"attack {name!r} returned {type(result).__name__}, not an AttackResult"
             )
-        given = signature.bind(self, *args, **kwargs)
-        given.apply_defaults()
         bounds = given.arguments.get("bounds") if self.clip else None
         check_attack_output(name, self.norm, given.arguments["x"], result.x_adv,
                             float(given.arguments["eps"]), bounds)
@@ -162,3 +175,20 @@ def _checked(call: Callable[..., Any]) -> Callable[..., AttackResult]:
 
     checked.checked = True  # type: ignore[attr-defined]
     return checked
+
+
+def _joined(parts: list[Any]) -> Any:
+    """The results of consecutive chunks as one: batches and targets concatenated, measures
+    averaged over points (a part that is no ``AttackResult`` is returned for the checks)."""
+    wrong = next((part for part in parts if not isinstance(part, AttackResult)), None)
+    if wrong is not None:
+        return wrong
+    sizes = [len(part.x_adv) for part in parts]
+    targets = [part.targets for part in parts]
+    keys = set().union(*(part.measures for part in parts))
+    return AttackResult(
+        torch.cat([part.x_adv for part in parts]),
+        torch.cat(targets) if all(t is not None for t in targets) else None,  # type: ignore[misc]
+        {k: sum(n * part.measures.get(k, 0.0) for n, part in zip(sizes, parts, strict=True))
+         / sum(sizes) for k in keys},
+        parts[0].perturbation)

@@ -1,0 +1,47 @@
+"""Attacks split a batch that does not fit in memory into chunks: the size comes from one point's
+activations (checked against a hand count) and the memory budget, and a chunked deterministic
+attack returns exactly the unchunked batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from transfer import ModelSpec, chunking, train_model
+from transfer.chunking import activation_bytes, points_per_chunk
+
+
+def test_one_points_activations_are_the_sum_of_its_layer_outputs():
+    net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    # input 64, then 32 (linear), 32 (relu), 10 (linear) float32 values
+    assert activation_bytes(net, torch.zeros(1, 64)) == (64 + 32 + 32 + 10) * 4
+
+
+@pytest.fixture
+def softmax(registry, digits):
+    return train_model(ModelSpec(name="softmax", params={"epochs": 5}), digits,
+                       registry=registry, device="cpu")
+
+
+def test_a_batch_is_attacked_in_chunks_with_the_same_result(registry, digits, softmax,
+                                                            monkeypatch):
+    x, y = digits.x_test[:30], digits.y_test[:30]
+    fgsm, pgd = registry.create("attack", "fgsm"), registry.create("attack", "pgd", steps=3)
+    whole = fgsm(softmax, x, y, 0.1, bounds=digits.bounds).x_adv
+    whole_pgd = pgd(softmax, x, y, 0.1, bounds=digits.bounds, seed=4).x_adv
+    per_point = activation_bytes(softmax.torch_module, x[:1]) * chunking.KEPT_PER_ACTIVATION
+    monkeypatch.setattr(chunking, "_measured", {})
+    monkeypatch.setattr(chunking, "memory_budget", lambda device: 7 * per_point)
+    assert points_per_chunk(softmax, x) == 7
+    assert torch.equal(fgsm(softmax, x, y, 0.1, bounds=digits.bounds).x_adv, whole)
+    chunked = pgd(softmax, x, y, 0.1, bounds=digits.bounds, seed=4).x_adv
+    assert torch.equal(chunked[:7], whole_pgd[:7]), "chunk 0 draws what the whole batch drew"
+    assert chunked.shape == whole_pgd.shape and (chunked - x).abs().max() <= 0.1 + 1e-6
+
+
+def test_small_models_are_never_chunked_and_the_variable_overrides(digits, softmax,
+                                                                    monkeypatch):
+    assert points_per_chunk(softmax, digits.x_test) == len(digits.x_test)
+    monkeypatch.setenv("TRANSFER_CHUNK", "16")
+    assert points_per_chunk(softmax, digits.x_test) == 16

@@ -1,0 +1,70 @@
+"""How many points an attack processes at once, sized from the memory at hand: the activations of
+one point (measured with forward hooks on one forward pass), about three times over for what an
+attack step keeps for its backward pass, against half the free GPU memory or a quarter of the
+available RAM. ``TRANSFER_CHUNK`` sets the number directly. A small model on small inputs never
+needs chunks; a ViT on ImageNet-size images gets a few dozen points at a time, so memory stays
+flat however many points a study attacks."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from .models import Model
+
+_measured: dict[tuple[int, tuple[int, ...], str], int] = {}
+KEPT_PER_ACTIVATION = 3  # forward activations, their gradients, and the optimiser's temporaries
+
+
+def memory_budget(device: torch.device) -> int:
+    """Bytes an attack may fill: half the free memory of a GPU, a quarter of the available RAM."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free // 2)
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 4
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
+
+
+def activation_bytes(module: torch.nn.Module, point: torch.Tensor) -> int:
+    """The bytes of every leaf module's output for one point (one forward pass, no gradient)."""
+    total = point.numel() * point.element_size()
+
+    def count(_: torch.nn.Module, __: object, output: object) -> None:
+        nonlocal total
+        if isinstance(output, torch.Tensor):
+            total += output.numel() * output.element_size()
+
+    hooks = [m.register_forward_hook(count) for m in module.modules()
+             if not list(m.children())]
+    try:
+        with torch.no_grad():
+            module(point)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
+
+
+def points_per_chunk(model: Model, x: torch.Tensor) -> int:
+    """The number of points of ``x`` to attack at once (all of them when they fit)."""
+    configured = os.environ.get("TRANSFER_CHUNK")
+    if configured:
+        return max(1, int(configured))
+    module = model.torch_module
+    if module is None or len(x) <= 1:
+        return max(len(x), 1)
+    device = x.device if x.device.type == "cuda" else model.device
+    key = (id(module), tuple(x.shape[1:]), str(device))
+    if key not in _measured:
+        per_point = activation_bytes(module, x[:1].to(model.device)) * KEPT_PER_ACTIVATION
+        _measured[key] = max(1, memory_budget(device) // max(per_point, 1))
+    return int(min(_measured[key], len(x)))
