@@ -45,7 +45,6 @@ from transfer import (
     Registry,
     Study,
     Summary,
-    evaluation_points,
     hookimpl,
     model_traits,
 )
@@ -234,7 +233,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
         models = {s: ctx.model(config.model(s), source_data, seed) for s in members}
         weights = [(config.weights or {}).get(s, 1.0) for s in members]
         ensemble = EnsembleModel(list(models.values()), weights, config.combine)
-        index = evaluation_points(len(data.y_test), config.n_points, seed)
+        index = ctx.evaluation_index(data)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
         crafted = attack(ensemble, x, y, eps, bounds=data.bounds, seed=seed)
         x_adv = crafted.x_adv

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transfer import LipschitzBounded
+from transfer import LipschitzBounded, forward_hooked
 
 ONE = (nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout)
 LINEAR_OPERATORS = (nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Conv2d)
@@ -95,13 +95,7 @@ def input_shapes(module: nn.Module, sample: torch.Tensor) -> dict[nn.Module, tup
     def record(layer: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         shapes.setdefault(layer, tuple(args[0].shape[1:]))
 
-    hooks = [m.register_forward_hook(record) for m in module.modules()]
-    try:
-        with torch.no_grad():
-            module(sample)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    forward_hooked(module, sample, record)
     return shapes
 
 

@@ -38,7 +38,6 @@ from transfer import (
     Rate,
     Study,
     Summary,
-    evaluation_points,
     hookimpl,
     perturbation_norm,
 )
@@ -133,7 +132,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
         source_data, target_data = config.training_sets(data)
         source = ctx.model(source_spec, source_data, config.seed)
 
-        index = evaluation_points(len(data.y_test), config.n_points, config.seed)
+        index = ctx.evaluation_index(data)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
         if attack.learns:  # e.g. a universal perturbation, learnt on the source's training set
             attack.learn(source, source_data.x_train.to(ctx.device),

@@ -34,6 +34,7 @@ _EXPORTS = {
     "CheckpointError": "checkpoints",
     "is_torchscript": "checkpoints",
     "file_identity": "checkpoints",
+    "forward_hooked": "chunking",
     "locate": "checkpoints",
     "load_skops": "sklearn_model",
     "SklearnModel": "sklearn_model",
@@ -110,6 +111,7 @@ if TYPE_CHECKING:
     from .attacks import Attack, AttackResult, Norm, TargetRule
     from .cell import Cell
     from .checkpoints import CheckpointError, file_identity, is_torchscript, locate
+    from .chunking import forward_hooked
     from .claims import Claim, Finding
     from .context import Context, train_model
     from .data import (

@@ -8,7 +8,8 @@ flat however many points a study attacks."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -34,23 +35,31 @@ def memory_budget(device: torch.device) -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
 
 
+def forward_hooked(module: torch.nn.Module, sample: torch.Tensor,
+                   hook: Callable[[torch.nn.Module, Any, Any], None],
+                   leaves_only: bool = False) -> None:
+    """One forward pass of ``sample`` without gradients, ``hook(layer, inputs, output)`` called
+    after every sub-module (or every leaf), the hooks removed afterwards."""
+    layers = [m for m in module.modules() if not (leaves_only and list(m.children()))]
+    hooks = [layer.register_forward_hook(hook) for layer in layers]
+    try:
+        with torch.no_grad():
+            module(sample)
+    finally:
+        for handle in hooks:
+            handle.remove()
+
+
 def activation_bytes(module: torch.nn.Module, point: torch.Tensor) -> int:
     """The bytes of every leaf module's output for one point (one forward pass, no gradient)."""
     total = point.numel() * point.element_size()
 
-    def count(_: torch.nn.Module, __: object, output: object) -> None:
+    def count(_: torch.nn.Module, __: Any, output: Any) -> None:
         nonlocal total
         if isinstance(output, torch.Tensor):
             total += output.numel() * output.element_size()
 
-    hooks = [m.register_forward_hook(count) for m in module.modules()
-             if not list(m.children())]
-    try:
-        with torch.no_grad():
-            module(point)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    forward_hooked(module, point, count, leaves_only=True)
     return total
 
 

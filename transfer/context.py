@@ -10,12 +10,12 @@ import torch
 
 from .attacks import Attack
 from .cell import stable_hash
-from .data import Dataset
+from .data import Dataset, evaluation_points
 from .device import resolve_device
 from .model_cache import ModelCache, ModelRecord
 from .models import Model
 from .registry import Registry
-from .specs import AttackSpec, ComponentSpec, DatasetSpec, ModelSpec, StudyConfig
+from .specs import AttackSpec, ComponentSpec, DatasetSpec, ModelsConfig, ModelSpec, StudyConfig
 from .traits import ModelTraits, model_traits
 
 ConfigT = TypeVar("ConfigT", bound=StudyConfig)
@@ -69,6 +69,32 @@ class Context(Generic[ConfigT]):
         model, record = self.cache.get(spec, untrained, dataset, seed, self.device)
         self.models_used[record.key] = record
         return model
+
+    def evaluation_index(self, data: Dataset) -> torch.Tensor:
+        """The test points every cell evaluates: a seeded sample of ``n_points``; for a
+        ``ModelsConfig`` with ``points = "all-correct"``, drawn from the points every model
+        (sources and targets, each on its training set) classifies correctly."""
+        config = self.config
+        n_points = int(getattr(config, "n_points", len(data.y_test)))
+        if not isinstance(config, ModelsConfig) or config.points == "all":
+            return evaluation_points(len(data.y_test), n_points, config.seed)
+
+        def all_correct() -> torch.Tensor:
+            assert isinstance(config, ModelsConfig)
+            source_data, target_data = config.training_sets(data)
+            correct = torch.ones(len(data.y_test), dtype=torch.bool)
+            for labels, training in ((config.source_labels(), source_data),
+                                     (config.target_labels(), target_data)):
+                for label in labels:
+                    model = self.model(config.model(label), training, config.seed)
+                    correct &= model.predict(data.x_test.to(self.device)).cpu() == data.y_test
+            candidates = torch.nonzero(correct).flatten()
+            if len(candidates) == 0:
+                raise ValueError('points = "all-correct": no test point is classified correctly '
+                                 'by every model; use points = "all"')
+            return candidates[evaluation_points(len(candidates), n_points, config.seed)]
+
+        return self.remember(("all-correct", data.fingerprint), all_correct)
 
     def attack(self, spec: AttackSpec) -> Attack:
         attack: Attack = build(self.registry, spec)

@@ -7,7 +7,7 @@ Every study config derives from :class:`StudyConfig`; unknown fields are errors.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -77,14 +77,17 @@ def unique_labels(specs: list[Any], field_name: str) -> None:
 
 class ModelsConfig(StudyConfig):
     """A study over several models on one dataset: optional ``sources`` and ``targets`` (model
-    labels; default all), a fixed sample of ``n_points`` test points, and Papernot et al.'s
-    ``disjoint`` protocol (sources and targets trained on disjoint halves of the training set)."""
+    labels; default all), a fixed sample of ``n_points`` test points (``points = "all-correct"``:
+    drawn from the test points every model classifies correctly, as transfer benchmarks do), and
+    Papernot et al.'s ``disjoint`` protocol (sources and targets trained on disjoint halves of
+    the training set)."""
 
     dataset: DatasetSpec = Field(default_factory=lambda: DatasetSpec(name="digits"))
     models: list[ModelSpec] = Field(min_length=1)
     sources: list[str] | None = None
     targets: list[str] | None = None
     n_points: PositiveInt = 300
+    points: Literal["all", "all-correct"] = "all"
     disjoint: bool = True
 
     @model_validator(mode="after")
