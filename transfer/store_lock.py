@@ -68,7 +68,9 @@ class StoreLock:
             )
             return True
         except MlflowException as error:
-            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            # RESOURCE_DOES_NOT_EXIST: a server creates the model, then writes its tags; a lock
+            # deleted in between (released, or broken) is simply not ours: try again later
+            if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 raise
         holder = self._read()
         if holder is not None and self._is_stale(holder):
@@ -113,16 +115,20 @@ class StoreLock:
         self.release()
 
     def _read(self) -> dict[str, Any] | None:
+        """The holder, ``None`` when the lock is free. A lock still being created (no holder
+        written yet) counts from its creation time, so it is not taken for a stale one."""
         try:
-            description = self.client.get_registered_model(self.name).description or "{}"
+            model = self.client.get_registered_model(self.name)
         except MlflowException as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
         try:
-            holder: dict[str, Any] = json.loads(description)
+            holder: dict[str, Any] = json.loads(model.description or "{}")
         except json.JSONDecodeError:
-            return {}
+            holder = {}
+        if "heartbeat" not in holder:
+            holder["heartbeat"] = (model.creation_timestamp or 0) / 1000
         return holder
 
     def _is_stale(self, holder: dict[str, Any]) -> bool:
