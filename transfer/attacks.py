@@ -159,9 +159,11 @@ def _checked(call: Callable[..., Any]) -> Callable[..., AttackResult]:
         if len(x) <= size:
             result = call(self, **arguments)
         else:  # chunk i is attacked with seed + i (chunk 0 as the whole batch would be)
+            seed = arguments.get("seed", 0)
             result = _joined([call(self, **{**arguments, "x": x[start : start + size],
                                             "y": y[start : start + size],
-                                            "seed": arguments["seed"] + i})
+                                            **({"seed": seed + i} if "seed" in arguments
+                                               else {})})
                               for i, start in enumerate(range(0, len(x), size))])
         name = self.name or type(self).__name__
         if not isinstance(result, AttackResult):
