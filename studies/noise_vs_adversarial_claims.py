@@ -8,18 +8,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, NotApplicable
+from transfer import Cell, Claim, Finding
+
+from .cell_parts import parts
 
 LINEAR, CURVED = 0.9, 0.5  # mean R² of the logit curves
 MANY_TIMES = 2.0  # the adversarial error at least this many times the random one
 HALF = 0.5  # ... read where the adversarial error first reaches this (not where both saturate)
 WITHIN = 1.5  # the measured ratio within this factor of the prediction (FAIL: beyond WITHIN²)
-
-
-def parts(results: Mapping[Cell, Any], part: str) -> dict[str, Any]:
-    return {c["model"]: getattr(r, part.replace("-", "_")) for c, r in results.items()
-            if c["part"] == part and not isinstance(r, NotApplicable)
-            and getattr(r, part.replace("-", "_")) is not None}
 
 
 def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:

@@ -10,20 +10,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate
+from transfer import Cell, Claim, Finding, Rate
 
+from .cell_parts import parts
 from .robustness_groups import NORMAL, counterparts, nearest, training_eps
 
 SEVERAL_TIMES = 2.0  # FGSM's smallest fooling step at least this many times DeepFool's
 MAJORITY = 0.5  # share of noise inputs classified with confidence above the threshold
-
-
-def parts(results: Mapping[Cell, Any], part: str) -> dict[str, Any]:
-    """The finished cells of one part, by model label (``white-box`` or ``transfer``)."""
-    field = part.replace("-", "_")
-    return {c["model"]: getattr(r, field) for c, r in results.items()
-            if c["part"] == part and not isinstance(r, NotApplicable)
-            and getattr(r, field) is not None}
 
 
 def strongest_attack(config: Any) -> str:

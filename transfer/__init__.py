@@ -18,6 +18,7 @@ _EXPORTS = {
     "Dataset": "data",
     "DataFilesMissing": "data",
     "data_root": "data",
+    "user_path": "data",
     "find_files": "data",
     "stratified_split": "data",
     "subsample": "data",
@@ -122,6 +123,7 @@ if TYPE_CHECKING:
         find_files,
         stratified_split,
         subsample,
+        user_path,
     )
     from .deepfool import deepfool
     from .executors import Executor, Outcome, failed_outcome, now_ms

@@ -116,6 +116,15 @@ def data_root(root: str | None = None) -> Path:
     return Path(root or os.environ.get("TRANSFER_DATA_ROOT") or "data").expanduser()
 
 
+def user_path(path: str | Path) -> Path:
+    """A path the user named: as given (``~`` expanded), or under the data root when it is
+    relative, missing here and present there."""
+    given = Path(path).expanduser()
+    if not given.is_absolute() and not given.exists() and (data_root() / given).exists():
+        return data_root() / given
+    return given
+
+
 def find_files(
     name: str, folders: list[Path], stems: list[str], suffixes: tuple[str, ...]
 ) -> list[Path]:

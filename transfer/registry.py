@@ -76,6 +76,14 @@ class Registry:
         known = ", ".join(sorted(table)) or "none"
         raise UnknownNameError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
 
+    def has(self, kind: str, name: str) -> bool:
+        """Whether ``name`` resolves (itself, or through a ``"family:*"`` entry)."""
+        try:
+            self.entry(kind, name)
+        except UnknownNameError:
+            return False
+        return True
+
     def get(self, kind: str, name: str) -> Callable[..., Any]:
         return self.entry(kind, name).factory
 

@@ -23,15 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from transfer import DataFilesMissing, Dataset, data_root, hookimpl, stratified_split, subsample
+from transfer import DataFilesMissing, Dataset, hookimpl, stratified_split, subsample, user_path
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
 
 def _folder(root: str) -> Path:
-    folder = Path(root).expanduser()
-    if not folder.is_absolute() and not folder.exists() and (data_root() / folder).exists():
-        folder = data_root() / folder
+    folder = user_path(root)
     if not folder.is_dir():
         raise DataFilesMissing(f"dataset image-folder: no folder {folder} (give params.root = a "
                                "folder with one sub-folder per class, or images and labels.csv)")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from transfer import DataFilesMissing, Dataset, data_root, hookimpl
+from transfer import DataFilesMissing, Dataset, hookimpl, user_path
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -34,9 +34,7 @@ def _labels(values: np.ndarray, name: str, path: Path) -> torch.Tensor:
 
 def npz(path: str, bounds: list[float] | None = None) -> Dataset:
     """The arrays of ``path`` (relative paths: under the data root, else the working folder)."""
-    file = Path(path).expanduser()
-    if not file.is_absolute() and not file.exists() and (data_root() / file).exists():
-        file = data_root() / file
+    file = user_path(path)
     if not file.is_file():
         raise DataFilesMissing(f"dataset npz: no file {file} (give params.path = the .npz file "
                                f"with arrays {', '.join(ARRAYS)})")

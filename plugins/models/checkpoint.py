@@ -38,8 +38,7 @@ class Checkpoint(TorchModel):
         registry = self.registry or load_registry()
         spec = (ModelSpec(name=architecture) if isinstance(architecture, str)
                 else ModelSpec.model_validate(architecture))
-        if any(spec.name == n or (n.endswith(":*") and spec.name.startswith(n[:-1]))
-               for n in registry.names("model")):
+        if registry.has("model", spec.name):
             family = registry.create("model", spec.name, **spec.params)
             if not isinstance(family, TorchModel):
                 raise CheckpointError(f"architecture: {spec.name!r} is not a torch family")
