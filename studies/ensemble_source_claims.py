@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate
+from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
 
 if TYPE_CHECKING:  # the study imports these claims
     from .ensemble_source import EnsembleResult
@@ -66,11 +66,9 @@ def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding
     evidence = (f"the target predicts the attack's target class for {ensemble.percent()} of "
                 f"the ensemble's examples, {singles.percent()} of single sources'")
     margin = ensemble.ci_low - singles.ci_high
-    if ensemble.above(singles):
-        return Finding("PASS", margin, evidence)
-    if singles.above(ensemble):
-        return Finding("FAIL", margin, evidence)
-    return Finding("INCONCLUSIVE", margin, evidence + " (intervals overlap)")
+    verdict = every_above([(ensemble, singles)])
+    return Finding(verdict, margin,
+                   evidence + (" (intervals overlap)" if verdict == "INCONCLUSIVE" else ""))
 
 
 CLAIMS = (

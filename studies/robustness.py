@@ -29,11 +29,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from transfer import (
-    GRADIENTS,
     AttackSpec,
     Cell,
     CellResult,
     Context,
+    Dataset,
     DatasetSpec,
     Model,
     ModelSpec,
@@ -48,8 +48,8 @@ from transfer import (
     flip_distance,
     hookimpl,
     loss_gradient,
-    model_traits,
     positive_budgets,
+    require_gradients,
     rho_adv,
     unique_labels,
 )
@@ -169,11 +169,14 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
     default_config = Path(__file__).with_name("robustness.toml")
 
     def validate(self, config: RobustnessConfig, registry: Registry) -> None:
-        for i, spec in enumerate(config.models):
-            traits = model_traits(registry, spec)
-            if GRADIENTS not in traits.capabilities:
-                raise ValueError(f"models.{i}: {spec.label!r} ({traits.kind}) has no gradients; "
-                                 "this study attacks every model white-box")
+        require_gradients(registry, [(f"models.{i}", m) for i, m in enumerate(config.models)],
+                          "this study attacks every model white-box")
+
+    def trained_models(self, ctx: Context[RobustnessConfig]
+                       ) -> list[tuple[ModelSpec, Dataset, int]]:
+        """Every model, on the whole training set (trained first, in parallel, by ``ray``)."""
+        data = ctx.dataset(ctx.config.dataset)
+        return [(spec, data, ctx.config.seed) for spec in ctx.config.models]
 
     def plan(self, config: RobustnessConfig) -> list[Cell]:
         return [Cell.make(NAME, part=part, model=m.label)

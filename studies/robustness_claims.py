@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, Rate
+from transfer import Cell, Claim, Finding, Rate, every_above
 
 from .cell_parts import parts
 from .robustness_groups import NORMAL, counterparts, nearest, training_eps
@@ -31,10 +31,7 @@ def _compare(pairs: list[tuple[str, Rate, Rate]], lower: str) -> Finding:
         return Finding("INCONCLUSIVE", math.nan, lower)
     evidence = "; ".join(f"{what}: {a.percent()} vs {b.percent()}" for what, a, b in pairs)
     value = max(b.rate / a.rate if a.rate > 0 else math.inf for _, a, b in pairs)
-    if all(a.above(b) for _, a, b in pairs):
-        return Finding("PASS", value, evidence)
-    return Finding("FAIL" if any(b.above(a) for _, a, b in pairs) else "INCONCLUSIVE", value,
-                   evidence)
+    return Finding(every_above([(a, b) for _, a, b in pairs]), value, evidence)
 
 
 def training_lowers_error(config: Any, results: Mapping[Cell, Any]) -> Finding:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate
+from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
 
 if TYPE_CHECKING:  # the study imports these claims
     from .transfer_matrix import TransferMatrixConfig, TransferMatrixResult
@@ -77,11 +77,9 @@ def beats_noise(config: TransferMatrixConfig,
     worst = min(compared, key=lambda row: row[2].ci_low - row[3].ci_high)
     evidence = (f"closest: {worst[0]} at eps {worst[1]:g}: {worst[2].percent()} vs noise "
                 f"{worst[3].percent()} from the same sources{left_out}")
-    if all(a.above(c) for _, _, a, c in compared):
-        return Finding("PASS", margin, evidence)
-    if any(c.above(a) for _, _, a, c in compared):
-        return Finding("FAIL", margin, evidence)
-    return Finding("INCONCLUSIVE", margin, evidence + " (intervals overlap)")
+    verdict = every_above([(a, c) for _, _, a, c in compared])
+    return Finding(verdict, margin,
+                   evidence + (" (intervals overlap)" if verdict == "INCONCLUSIVE" else ""))
 
 
 def cross_family(config: TransferMatrixConfig,

@@ -373,7 +373,7 @@ def test_the_sqrt_d_over_m_law_leaves_out_curved_models():
 
 def test_every_built_in_study_states_at_least_three_claims(registry):
     studies = [entry for entry in registry if entry.kind == "study"]
-    assert len(studies) == 6
+    assert len(studies) == 10
     for entry in studies:
         claims = registry.get("study", entry.name).claims
         assert len(claims) >= 3, entry.name

@@ -43,6 +43,7 @@ _EXPORTS = {
     "LipschitzBounded": "lipschitz_bound",
     "ModelTraits": "traits",
     "model_traits": "traits",
+    "require_gradients": "traits",
     # attacks and the mathematics they share
     "Attack": "attacks",
     "AttackResult": "attacks",
@@ -63,6 +64,7 @@ _EXPORTS = {
     "Study": "study",
     "Claim": "claims",
     "Finding": "claims",
+    "every_above": "claims",
     "Headline": "headlines",
     "Measured": "headlines",
     "Context": "context",
@@ -70,6 +72,7 @@ _EXPORTS = {
     "CellResult": "results",
     "NotApplicable": "results",
     "Rate": "results",
+    "Mean": "results",
     "status_of": "results",
     "Summary": "summary",
     "Table": "summary",
@@ -85,7 +88,8 @@ _EXPORTS = {
     # executors
     "Executor": "executors",
     "Outcome": "executors",
-    "CellTask": "runner",
+    "CellTask": "tasks",
+    "ModelTask": "tasks",
     "failed_outcome": "executors",
     "now_ms": "executors",
     # running things from Python
@@ -113,7 +117,7 @@ if TYPE_CHECKING:
     from .cell import Cell
     from .checkpoints import CheckpointError, file_identity, is_torchscript, locate
     from .chunking import forward_hooked
-    from .claims import Claim, Finding
+    from .claims import Claim, Finding, every_above
     from .context import Context, train_model
     from .data import (
         DataFilesMissing,
@@ -143,8 +147,8 @@ if TYPE_CHECKING:
     from .models import DECISION, FOREST, GRADIENTS, NEIGHBORS, TREE, Model, freeze
     from .plugin_manager import load_registry
     from .registry import Registry
-    from .results import CellResult, NotApplicable, Rate, status_of
-    from .runner import CellTask, run_study
+    from .results import CellResult, Mean, NotApplicable, Rate, status_of
+    from .runner import run_study
     from .sklearn_model import LinearTwin, SklearnModel, load_skops
     from .specs import (
         AttacksConfig,
@@ -158,5 +162,6 @@ if TYPE_CHECKING:
     )
     from .study import Study
     from .summary import Summary, Table
+    from .tasks import CellTask, ModelTask
     from .torch_model import TorchModel
-    from .traits import ModelTraits, model_traits
+    from .traits import ModelTraits, model_traits, require_gradients

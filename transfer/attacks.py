@@ -25,7 +25,7 @@ from .models import GRADIENTS, Model
 from .traits import ModelTraits
 
 Norm = Literal["linf", "l2"]
-TargetRule = Literal["none", "random", "least-likely"]
+TargetRule = Literal["none", "random", "least-likely", "next"]
 NORMS: tuple[str, ...] = get_args(Norm)
 TARGET_RULES: tuple[str, ...] = get_args(TargetRule)
 
@@ -88,13 +88,16 @@ class Attack(ABC):
         """The target classes of a targeted attack (``target`` parameter), else ``None``.
 
         ``random``: a uniformly random other class (seeded); ``least-likely``: the class the
-        model scores lowest on the clean input (Kurakin et al. 2016).
+        model scores lowest on the clean input (Kurakin et al. 2016); ``next``: (y + 1) mod the
+        number of classes (Ilyas et al. 2019's deterministic D_det).
         """
         rule = self.params.get("target", "none")
         if rule == "none":
             return None
+        n_classes = model.n_classes or int(y.max()) + 1
+        if rule == "next":
+            return (y + 1).remainder(n_classes)
         if rule == "random":
-            n_classes = model.n_classes or int(y.max()) + 1
             generator = torch.Generator().manual_seed(seed)
             offset = torch.randint(1, n_classes, (len(y),), generator=generator)
             return (y.cpu() + offset).remainder(n_classes).to(y.device)

@@ -46,6 +46,15 @@ class Claim:
     theory: str = ""
 
 
+def every_above(pairs: list[tuple[Any, Any]]) -> Verdict:
+    """PASS when the first of every pair lies above the second (disjoint 95% intervals:
+    ``first.above(second)``, for ``Rate`` or ``Mean``), FAIL when the second of one lies above
+    its first, else INCONCLUSIVE (also with no pair)."""
+    if pairs and all(first.above(second) for first, second in pairs):
+        return "PASS"
+    return "FAIL" if any(second.above(first) for first, second in pairs) else "INCONCLUSIVE"
+
+
 def guarded(items: tuple[Any, ...], evaluate: Callable[[Any], Any],
             failed: Callable[[str], Any]) -> list[tuple[Any, Any]]:
     """``(item, evaluate(item))`` for each item; an evaluation that raises gives

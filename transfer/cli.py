@@ -104,7 +104,11 @@ def study_config(name: str, plugins_dir: str | None) -> None:
               help="MLflow store [default: sqlite:///<cwd>/mlflow.db; also MLFLOW_TRACKING_URI].")
 @click.option("--experiment", help="MLflow experiment [default: the study's name].")
 @click.option("--executor", default="local", show_default=True,
-              help="Where cells run: local, or an executor plugin such as ray.")
+              help="Where cells run: local (one after another), ray (Ray tasks, in parallel; "
+                   'pip install -e ".[ray]"), or an executor plugin.')
+@click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
+              help="An executor setting (values are YAML), e.g. --executor-option address=auto "
+                   "or num_cpus=4 for ray.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress bars for cells and model training (on a terminal only).")
 @click.option("--strict", is_flag=True,
@@ -120,6 +124,7 @@ def study_run(
     tracking_uri: str | None,
     experiment: str | None,
     executor: str,
+    executor_options: tuple[str, ...],
     progress: bool,
     strict: bool,
     data_root: str | None,
@@ -130,7 +135,7 @@ def study_run(
     Re-running the same config resumes: finished cells are read back from MLflow, not recomputed.
     """
     from .claims import failed as failed_claims
-    from .config import ConfigFileError, load_config, read_default_config
+    from .config import ConfigFileError, apply_overrides, load_config, read_default_config
     from .runner import run_study
     from .store import TrackingUnavailable, run_url, ui_command
     from .terminal import ProgressBar, make_console, print_summary
@@ -154,6 +159,7 @@ def study_run(
         result = run_study(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
             device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
+            executor_options=apply_overrides({}, executor_options, "--executor-option"),
             log=lambda message: console.print(f"[dim]{message}[/dim]", soft_wrap=True),
         )
     except (ConfigError, ConfigFileError, KeyError, ValueError, TrackingUnavailable) as error:

@@ -39,17 +39,18 @@ def read_default_config(study_class: Any, overrides: Iterable[str] = ()) -> dict
     return apply_overrides(data, overrides)
 
 
-def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str], flag: str = "--set"
+                    ) -> dict[str, Any]:
     """``a.b=VALUE`` sets ``data["a"]["b"]``; VALUE is parsed as YAML (numbers, lists, ...).
     A number indexes into a list: ``models.0.params.hidden=[64]``."""
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep or not key:
-            raise ConfigFileError(f"--set {override!r}: expected KEY=VALUE")
+            raise ConfigFileError(f"{flag} {override!r}: expected KEY=VALUE")
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError as error:
-            raise ConfigFileError(f"--set {override!r}: {error}") from None
+            raise ConfigFileError(f"{flag} {override!r}: {error}") from None
         parts = key.split(".")
         node: Any = data
         for depth, part in enumerate(parts):
@@ -57,7 +58,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
                     raise ConfigFileError(
-                        f"--set {override!r}: {'.'.join(parts[:depth]) or 'config'} is a list of "
+                        f"{flag} {override!r}: {'.'.join(parts[:depth]) or 'config'} is a list of "
                         f"{len(node)}; use an index 0..{len(node) - 1}"
                     )
                 if last:
@@ -69,5 +70,5 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
             else:
                 node = node.setdefault(part, {})
                 if isinstance(node, str):
-                    raise ConfigFileError(f"--set {override!r}: {part} is a plain value")
+                    raise ConfigFileError(f"{flag} {override!r}: {part} is a plain value")
     return data

@@ -70,6 +70,10 @@ class Context(Generic[ConfigT]):
         self.models_used[record.key] = record
         return model
 
+    def model_key(self, spec: ModelSpec, dataset: Dataset, seed: int) -> str:
+        """The cache key of the model a spec names, trained on ``dataset`` with ``seed``."""
+        return self.cache.key(spec.name, build(self.registry, spec).params, dataset, seed)
+
     def evaluation_index(self, data: Dataset) -> torch.Tensor:
         """The test points every cell evaluates: a seeded sample of ``n_points``; for a
         ``ModelsConfig`` with ``points = "all-correct"``, drawn from the points every model
@@ -81,13 +85,10 @@ class Context(Generic[ConfigT]):
 
         def all_correct() -> torch.Tensor:
             assert isinstance(config, ModelsConfig)
-            source_data, target_data = config.training_sets(data)
             correct = torch.ones(len(data.y_test), dtype=torch.bool)
-            for labels, training in ((config.source_labels(), source_data),
-                                     (config.target_labels(), target_data)):
-                for label in labels:
-                    model = self.model(config.model(label), training, config.seed)
-                    correct &= model.predict(data.x_test.to(self.device)).cpu() == data.y_test
+            for spec, training, seed in config.trained_models(data):
+                model = self.model(spec, training, seed)
+                correct &= model.predict(data.x_test.to(self.device)).cpu() == data.y_test
             candidates = torch.nonzero(correct).flatten()
             if len(candidates) == 0:
                 raise ValueError('points = "all-correct": no test point is classified correctly '

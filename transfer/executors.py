@@ -25,6 +25,7 @@ class Outcome:
     models: list[dict[str, Any]] = field(default_factory=list)
     started_ms: int = 0
     finished_ms: int = 0
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # trained model -> files
 
 
 def now_ms() -> int:
@@ -37,7 +38,12 @@ def failed_outcome(cell: Cell, started_ms: int) -> Outcome:
 
 
 class Executor(ABC):
-    """Runs ``task(cell) -> Outcome`` for every cell and yields outcomes as they finish."""
+    """Runs ``task(cell) -> Outcome`` for every cell and yields outcomes as they finish.
+
+    An executor that runs tasks in parallel sets ``parallel``: the runner then first trains the
+    models the study declares (``Study.trained_models``), each once, as tasks of their own."""
+
+    parallel: bool = False
 
     @abstractmethod
     def run(self, task: Callable[[Cell], Outcome], cells: list[Cell]) -> Iterator[Outcome]: ...

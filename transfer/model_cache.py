@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,13 @@ def checksums(folder: Path) -> dict[str, str]:
 class ModelCache:
     """Trained models on disk (and in memory for this process), keyed by what determines them."""
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(self, root: Path | str | None = None,
+                 fetch: Callable[[str, Path], bool] | None = None) -> None:
+        """``fetch(key, folder)``, when given, fills ``folder`` with a model this cache lacks
+        from elsewhere (the MLflow store: ``ModelRuns.download``) and says whether it could."""
         self.root = Path(root) if root is not None else default_cache_dir()
+        self.fetch = fetch
+        self.trained: set[str] = set()  # the keys this process trained
         self._memory: dict[str, tuple[Model, ModelRecord]] = {}
 
     @staticmethod
@@ -91,7 +97,10 @@ class ModelCache:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{folder}.lock"):  # studies running at once train a model once
             record = self._load(folder, key, model) if folder.exists() else None
+            if record is None and self.fetch is not None and self._fetched(key, folder):
+                record = self._load(folder, key, model)
             if record is None:
+                self.trained.add(key)
                 with training(spec.name):
                     model.fit(dataset, seed)
                 with torch.no_grad():
@@ -103,6 +112,33 @@ class ModelCache:
         model.read_only = True
         self._memory[key] = (model, record)
         return model, record
+
+    def has(self, key: str) -> bool:
+        """Whether this cache holds the model ``key`` on disk (not checked until loaded)."""
+        return (self.root / "models" / key / RECORD).exists()
+
+    def adopt(self, record: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+        """A model trained elsewhere (its record and files, as a worker on another machine sends
+        them) written into this cache unless it holds it; the record with its path here."""
+        folder = self.root / "models" / record["key"]
+        if not (folder / RECORD).exists():
+
+            def fill(staging: Path) -> None:
+                for name, blob in files.items():
+                    (staging / name).write_bytes(blob)
+
+            _publish(folder, fill)
+        return {**record, "path": str(folder)}
+
+    def _fetched(self, key: str, folder: Path) -> bool:
+        """Whether ``fetch`` brought the model; a store that fails is reported, not fatal."""
+        assert self.fetch is not None
+        try:
+            return self.fetch(key, folder)
+        except Exception as error:
+            logger.warning("could not fetch model %s from the store (%s: %s); training it",
+                           key, type(error).__name__, str(error)[:200])
+            return False
 
     def _load(self, folder: Path, key: str, model: Model) -> ModelRecord | None:
         """The entry's record with its weights loaded into ``model``; ``None`` (after moving the
@@ -135,15 +171,24 @@ class ModelCache:
         return record
 
     def _write(self, folder: Path, model: Model, record: ModelRecord) -> None:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-        try:
+        def fill(staging: Path) -> None:
             model.save(staging)
             record.files = checksums(staging)
             (staging / RECORD).write_text(json.dumps(asdict(record), default=str))
-            os.replace(staging, folder)
-        except OSError:
-            if not (folder / RECORD).exists():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+        _publish(folder, fill)
+
+
+def _publish(folder: Path, fill: Callable[[Path], None]) -> None:
+    """A cache entry written whole or not at all: ``fill`` a staging folder beside ``folder``,
+    then rename it into place (when another process got there first, its entry stays)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        fill(staging)
+        os.replace(staging, folder)
+    except OSError:
+        if not (folder / RECORD).exists():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,9 +1,14 @@
 """Trained models in MLflow: each one run of the ``transfer-models`` experiment (weights as
-artifacts), logged once per model key even when several studies use the model at the same time."""
+artifacts), logged once per model key even when several studies use the model at the same time,
+and fetched by key into a model cache that lacks it (another machine of a team or a cluster)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
@@ -82,3 +87,39 @@ class ModelRuns:
                     self.client.set_terminated(run.info.run_id, "KILLED")
                 finally:
                     lock.release()
+
+
+def download(client: MlflowClient, key: str, folder: Path) -> bool:
+    """The weights of model ``key`` (the ``model`` artifacts of its finished run) copied into
+    ``folder``, which must not exist yet; ``False`` when the store has no such model. The
+    files are checked against the checksums of their record when the cache loads them."""
+    experiment = client.get_experiment_by_name(MODELS_EXPERIMENT)
+    if experiment is None:
+        return False
+    found = client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time DESC"],
+        filter_string=f"tags.`{MODEL_KEY}` = '{key}' and attributes.status = 'FINISHED'")
+    if not found:
+        return False
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".fetch-"))
+    try:
+        client.download_artifacts(found[0].info.run_id, "model", str(staging))
+        os.replace(staging / "model", folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def store_fetcher(uri: str) -> Callable[[str, Path], bool]:
+    """``fetch(key, folder)`` for a ``ModelCache``: the model's weights from the store at
+    ``uri`` (connected on first use, so a worker that has every model never connects)."""
+    clients: list[MlflowClient] = []
+
+    def fetch(key: str, folder: Path) -> bool:
+        if not clients:
+            from .store import connect
+
+            clients.append(connect(uri))
+        return download(clients[0], key, folder)
+
+    return fetch

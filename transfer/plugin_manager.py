@@ -27,6 +27,7 @@ from .registry import Registry, RegistryError
 # The core names its built-ins as strings only; it never imports a concrete plugin or study itself.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.executors",
+    "transfer.plugins.executors.ray_executor",
     "transfer.plugins.datasets.digits",
     "transfer.plugins.datasets.mixtures",
     "transfer.plugins.datasets.spheres",
@@ -65,6 +66,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.studies.noise_vs_adversarial",
     "transfer.studies.lipschitz",
     "transfer.studies.robustness",
+    "transfer.studies.non_robust_features",
+    "transfer.studies.concentration",
+    "transfer.studies.oscillation",
+    "transfer.studies.spectral_alignment",
 )
 
 ENTRY_POINT_GROUP = "transfer"

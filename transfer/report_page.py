@@ -15,7 +15,8 @@ from .report import StudyReport, verdict_counts
 # The survey's order; a plugin study's theory comes after these, alphabetically.
 THEORY_ORDER = ("Large Lipschitz constant", "Linearity in high dimension",
                 "Noise vs adversarial directions", "Adversarial subspaces", "Transferability",
-                "Adversarial training")
+                "Adversarial training", "Non-robust features", "Concentration of measure",
+                "Oscillation")
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1280px;

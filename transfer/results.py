@@ -10,6 +10,7 @@ then computed again), never half-read.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -84,6 +85,48 @@ class Rate(BaseModel):
         return {f"{rate_name or stem}{suffix}": self.rate, f"{stem}_ci_low{suffix}": self.ci_low,
                 f"{stem}_ci_high{suffix}": self.ci_high, f"{stem}_count{suffix}": self.count,
                 f"{stem}_n{suffix}": self.n}
+
+
+class Mean(BaseModel):
+    """The mean of per-point values with their count, standard deviation and 95% Student-t
+    interval (NaN mean when there are no values; no interval from a single value)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mean: float
+    n: int
+    sd: float
+    ci_low: float
+    ci_high: float
+
+    @classmethod
+    def of(cls, values: torch.Tensor | Sequence[float]) -> Mean:
+        """The mean of ``values`` (every value counts: filter non-finite ones beforehand)."""
+        data = torch.as_tensor(values, dtype=torch.float64).flatten()
+        n = len(data)
+        if n == 0:
+            return cls(mean=math.nan, n=0, sd=math.nan, ci_low=math.nan, ci_high=math.nan)
+        mean = data.mean().item()
+        if n == 1:
+            return cls(mean=mean, n=1, sd=math.nan, ci_low=math.nan, ci_high=math.nan)
+        from scipy.stats import t
+
+        sd = data.std(correction=1).item()
+        half = float(t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        return cls(mean=mean, n=n, sd=sd, ci_low=mean - half, ci_high=mean + half)
+
+    def text(self, digits: int = 3) -> str:
+        """``0.412 [0.371, 0.453]``: the mean and its 95% interval."""
+        return f"{self.mean:.{digits}f} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
+
+    def above(self, other: Mean | float) -> bool:
+        """This mean's 95% interval lies entirely above ``other``'s (or above a number)."""
+        return self.ci_low > (other.ci_high if isinstance(other, Mean) else other)
+
+    def metrics(self, stem: str) -> dict[str, float]:
+        """``stem`` (the mean), ``stem_ci_low``, ``stem_ci_high`` and ``stem_n``."""
+        return {stem: self.mean, f"{stem}_ci_low": self.ci_low, f"{stem}_ci_high": self.ci_high,
+                f"{stem}_n": self.n}
 
 
 NOT_APPLICABLE = "n/a"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from .cell import Cell, stable_hash
 from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
-from .executors import Outcome, failed_outcome, now_ms
+from .executors import Executor, Outcome
 from .headlines import Headline, Measured, measure
 from .headlines import add_to_summary as add_headlines
 from .model_cache import ModelCache, default_cache_dir
@@ -19,58 +20,13 @@ from .plugin_manager import load_registry
 from .preflight import artifacts_writable, preflight
 from .registry import Registry
 from .results import CellResult, NotApplicable, ResultFormatError
-from .specs import StudyConfig
 from .store import best_effort, default_tracking_uri
 from .study import Study
 from .summary import Summary
+from .tasks import CellTask, ModelTask
 from .tracking import Tracker
 from .training_progress import Listener, listening
 from .validation import ConfigError, validate_config
-
-
-@dataclass
-class CellTask:
-    """Runs one cell anywhere: plain data that pickles, rebuilding the registry where it lands.
-
-    ``config`` is the config the driver validated (resolved to JSON); a worker reads it back into
-    the study's config type without validating the plugins again."""
-
-    config: dict[str, Any]
-    device: str = "auto"
-    plugins_dir: str | None = None
-    cache_dir: str | None = None
-    _context: Context[Any] | None = field(default=None, repr=False, compare=False)
-    _study: Study[Any, Any] | None = field(default=None, repr=False, compare=False)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_context": None, "_study": None}
-
-    def prepare(
-        self,
-        registry: Registry | None = None,
-        study: Study[Any, Any] | None = None,
-        config: StudyConfig | None = None,
-    ) -> Context[Any]:
-        if self._context is None:
-            registry = registry or load_registry(self.plugins_dir)
-            study = study or registry.create("study", self.config["study"])
-            config = config or study.Config.model_validate(self.config)
-            self._study = study
-            self._context = Context(registry, config, resolve_device(self.device),
-                                    ModelCache(self.cache_dir))
-        return self._context
-
-    def __call__(self, cell: Cell) -> Outcome:
-        started = now_ms()
-        try:
-            context = self.prepare()
-            assert self._study is not None
-            context.models_used = {}
-            result = self._study.run(cell, context)
-        except Exception:
-            return failed_outcome(cell, started)
-        models = [asdict(r) for r in context.models_used.values()]
-        return Outcome(cell, result, None, models, started, now_ms())
 
 
 @dataclass
@@ -149,6 +105,37 @@ def read_back(
     return results
 
 
+def adopted(outcome: Outcome, cache: ModelCache) -> list[dict[str, Any]]:
+    """The outcome's model records, each pointing at weights this process can read: a model
+    trained on another machine is written into the driver's cache from the files it sent."""
+    return [cache.adopt(record, outcome.files[record["key"]])
+            if not Path(record["path"]).exists() and record["key"] in outcome.files else record
+            for record in outcome.models]
+
+
+def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, task: CellTask,
+             tracker: Tracker, log: Callable[[str], None]) -> None:
+    """Train the models the study declares and the cache lacks, each once, as parallel tasks,
+    and log them; a model whose training fails is left to the cells that need it."""
+    keys: dict[str, int] = {}
+    for index, (spec, data, seed) in enumerate(study.trained_models(context)):
+        key = context.model_key(spec, data, seed)
+        if key not in keys and not context.cache.has(key):
+            keys[key] = index
+    if not keys:
+        return
+    log(f"training {len(keys)} models first, as parallel tasks")
+    trainer = ModelTask(task.config, task.device, task.plugins_dir, task.cache_dir,
+                        task.tracking_uri, task.ship_models)
+    cells = [Cell.make("train", key=key, index=index) for key, index in keys.items()]
+    for outcome in runner.run(trainer, cells):
+        if outcome.error is not None:
+            log(f"training model {outcome.cell['key']} failed "
+                f"({outcome.error.strip().splitlines()[-1]}); its cells will try again")
+        else:
+            tracker.record_models(adopted(outcome, context.cache))
+
+
 def run_study(
     config_data: dict[str, Any],
     *,
@@ -175,12 +162,16 @@ def run_study(
         raise ConfigError(f"--device: {error}") from None
     resolved = config.model_dump(mode="json")
     cache_dir = cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or str(default_cache_dir())
-    task = CellTask(resolved, device, plugins_dir, cache_dir)
-    registry.get("executor", executor)  # an unknown name fails here, listing the known ones
+    tracking_uri = tracking_uri or default_tracking_uri()
+    try:  # an unknown name fails here, listing the known ones; nothing starts before ``run``
+        runner = registry.create("executor", executor, **(executor_options or {}))
+    except TypeError as error:
+        raise ConfigError(f"--executor-option for {executor}: {error}") from None
+    task = CellTask(resolved, device, plugins_dir and str(Path(plugins_dir).resolve()),
+                    str(Path(cache_dir).resolve()), tracking_uri, ship_models=runner.parallel)
     context = task.prepare(registry, study, config)
     experiment = experiment or config.study
     run_tags = preflight(context, experiment, log)
-    tracking_uri = tracking_uri or default_tracking_uri()
     artifacts_writable(tracking_uri)
     progress = progress or Silent()
 
@@ -190,9 +181,8 @@ def run_study(
     lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
                         holds=f"this {config.study} config in experiment {experiment!r}")
     lock.acquire()
-    parent = runner = None
+    parent = None
     try:
-        runner = registry.create("executor", executor, **(executor_options or {}))
         parent, stored, complete = tracker.open_study(
             experiment_id, config.study, config_hash, resolved
         )
@@ -207,9 +197,11 @@ def run_study(
         if results:
             log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
         failed: dict[Cell, str] = {}
+        if todo and runner.parallel:
+            pretrain(study, context, runner, task, tracker, log)
         progress.start(len(cells), len(results))
         for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
-            model_runs = tracker.record_models(outcome.models)
+            model_runs = tracker.record_models(adopted(outcome, context.cache))
             tracker.log_cell(experiment_id, parent, outcome, study.result_format, model_runs)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
@@ -233,8 +225,7 @@ def run_study(
             best_effort(lambda: tracker.end(parent, status))
         raise
     finally:
-        if runner is not None:
-            best_effort(runner.close)
+        best_effort(runner.close)
         best_effort(lock.release)
     return StudyRun(
         parent, experiment_id, tracker.uri, results, failed, len(cells) - len(todo), summary,

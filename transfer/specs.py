@@ -116,6 +116,13 @@ class ModelsConfig(StudyConfig):
             return data, data
         return data.half("a", self.seed), data.half("b", self.seed)
 
+    def trained_models(self, data: Dataset) -> list[tuple[ModelSpec, Dataset, int]]:
+        """Every source on the sources' training set and every target on the targets', as
+        (spec, training set, seed)."""
+        sources, targets = self.training_sets(data)
+        return ([(self.model(label), sources, self.seed) for label in self.source_labels()]
+                + [(self.model(label), targets, self.seed) for label in self.target_labels()])
+
 
 class AttacksConfig(ModelsConfig):
     """A study that runs a list of attacks at a list of budgets over several models."""

@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from .cell import Cell
 from .claims import Claim
 from .context import Context
+from .data import Dataset
 from .headlines import Headline
 from .registry import Registry
 from .results import NOT_APPLICABLE, CellResult, NotApplicable, ResultFormatError
-from .specs import StudyConfig
+from .specs import ModelsConfig, ModelSpec, StudyConfig
 from .summary import Summary
 
 ConfigT = TypeVar("ConfigT", bound=StudyConfig)
@@ -50,6 +51,17 @@ class Study(ABC, Generic[ConfigT, ResultT]):
         """Checks that need the plugins (e.g. model capabilities), without building anything;
         raise ``ValueError`` with a message naming the field. Runs once, before any cell."""
         return None
+
+    def trained_models(self, ctx: Context[ConfigT]) -> list[tuple[ModelSpec, Dataset, int]]:
+        """The models the cells will ask ``ctx.model`` for, as (spec, training set, seed), when
+        the study knows them up front: an executor that runs cells in parallel (``ray``) trains
+        them first, each once, as tasks of their own. A model left out is trained by the first
+        cell that needs it. Default: for a ``ModelsConfig``, the sources on their training set
+        and the targets on theirs; else none."""
+        config = ctx.config
+        if not isinstance(config, ModelsConfig):
+            return []
+        return config.trained_models(ctx.dataset(config.dataset))
 
     @abstractmethod
     def plan(self, config: ConfigT) -> list[Cell]:

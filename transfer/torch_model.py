@@ -5,10 +5,12 @@ normalization (``mean``, ``std``) part of the network."""
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,7 +32,9 @@ class TorchModel(Model):
     it on adversarial examples instead (``AdversarialTraining``); absent, nothing changes.
     ``weights`` (a state-dict file) loads it instead of training: nothing is trained, and the
     file's path, size and sha256 are part of ``params`` (the cache key, the model's run).
-    ``mean`` and ``std`` put an input normalization in front of the network.
+    ``mean`` and ``std`` put an input normalization in front of the network. ``keep = "last"``
+    trains on every training point for all ``epochs`` and keeps the last epoch: no held-out
+    split, no early stopping, a network that can fit (interpolate) its training set.
     Per-epoch losses (and held-out robust accuracy) are kept in ``curves()``.
     """
 
@@ -47,6 +51,7 @@ class TorchModel(Model):
         patience: int = 8,
         validation_fraction: float = 0.1,
         adversarial: AdversarialTraining | None = None,
+        keep: Literal["best", "last"] = "best",
         weights: str | None = None,
         mean: list[float] | None = None,
         std: list[float] | None = None,
@@ -57,6 +62,13 @@ class TorchModel(Model):
         normalization = check_normalization(mean, std)
         if normalization is not None:
             params["mean"], params["std"] = normalization
+        if keep == "last":  # recorded only when asked: the default keeps every cache key
+            if adversarial is not None:
+                raise ValueError("keep = 'last' trains on every point without a held-out split; "
+                                 "adversarial training selects its epoch on one: use 'best'")
+            params["keep"] = keep
+        elif keep != "best":
+            raise ValueError(f"keep must be 'best' or 'last', not {keep!r}")
         if adversarial is not None:  # a dict from a config, checked here
             settings = AdversarialTraining.model_validate(adversarial)
             params["adversarial"] = settings.model_dump(mode="json", exclude_none=True)
@@ -114,7 +126,11 @@ class TorchModel(Model):
         if not pretrained:
             self.initialise(net, dataset, seed)
         net = self.network(dataset.input_shape, dataset.n_classes, net).to(self.device)
-        train, valid = stratified_split(dataset.y_train.numpy(), p["validation_fraction"], seed)
+        if p.get("keep") == "last":  # every point trains; nothing is held out or selected
+            train, valid = np.arange(len(dataset.y_train)), np.arange(0)
+        else:
+            train, valid = stratified_split(dataset.y_train.numpy(), p["validation_fraction"],
+                                            seed)
         split = (dataset.x_train[train].to(self.device), dataset.y_train[train].to(self.device),
                  dataset.x_train[valid].to(self.device), dataset.y_train[valid].to(self.device))
         self.net, self.history = net, {}  # attacks crafting training examples call ``logits``
@@ -134,12 +150,12 @@ class TorchModel(Model):
                examples: AdversarialExamples | None) -> None:
         """Adam for ``epochs`` epochs, keeping the epoch with the best held-out score: the
         lowest clean loss, or with adversarial training the highest robust accuracy (a
-        DeepFool fine-tuning keeps its last epoch)."""
+        DeepFool fine-tuning, and ``keep = "last"``, keep the last epoch)."""
         p = self.params
         x_train, y_train, x_valid, y_valid = split
         optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=p["weight_decay"])
         generator = torch.Generator().manual_seed(seed)
-        select = examples is None or not examples.settings.finetunes
+        select = (examples is None or not examples.settings.finetunes) and "keep" not in p
         if not select:
             self._best_epoch = 0  # the last
         best_score, best_state, waited = float("inf"), None, 0
@@ -162,7 +178,8 @@ class TorchModel(Model):
                 sums["train_loss"] += loss.item() * len(batch)
             net.eval()
             with torch.no_grad():
-                valid_loss = nn.functional.cross_entropy(net(x_valid), y_valid).item()
+                valid_loss = (nn.functional.cross_entropy(net(x_valid), y_valid).item()
+                              if len(y_valid) else math.nan)
             measured = {"train_loss": sums["train_loss"] / len(order), "valid_loss": valid_loss}
             if examples is not None:
                 measured["train_adversarial_loss"] = sums["train_adversarial_loss"] / len(order)

@@ -42,3 +42,14 @@ def model_traits(registry: Registry, spec: ModelSpec) -> ModelTraits:
     model = factory(**spec.params)
     return ModelTraits(type(model).__name__, frozenset(model.capabilities),
                        tuple(getattr(model, "loaded_from", ())))
+
+
+def require_gradients(registry: Registry, named: list[tuple[str, ModelSpec]], why: str) -> None:
+    """For ``Study.validate``: a ``ValueError`` naming the first config field (``named``: field,
+    spec) whose model has no gradients, and ``why`` the study needs them."""
+    from .models import GRADIENTS
+
+    for field, spec in named:
+        traits = model_traits(registry, spec)
+        if GRADIENTS not in traits.capabilities:
+            raise ValueError(f"{field}: {spec.label!r} ({traits.kind}) has no gradients; {why}")

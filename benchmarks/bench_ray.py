@@ -1,0 +1,104 @@
+"""The ``ray`` executor against ``local`` on this machine: wall time of whole studies, cold (no
+trained model anywhere) and warm (every model in the cache; the cells computed again in a new
+store), Ray's fixed start-up cost, and what more cores would give, from the measured task times.
+
+Each run uses a fresh MLflow store; cold runs a fresh model cache. The Ray runs start their own
+local Ray (``num_cpus`` = the machine's cores), as ``transfer study run NAME --executor ray`` does,
+so its start-up is inside their time.
+
+    python benchmarks/bench_ray.py [--studies transfer-matrix robustness]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+
+from transfer import run_study
+from transfer.config import read_default_config
+from transfer.plugin_manager import load_registry
+from transfer.tracking import PARENT
+
+
+def timed_run(study: str, folder: Path, cache: Path, executor: str) -> tuple[float, Any]:
+    config = read_default_config(load_registry().get("study", study), ())
+    uri = f"sqlite:///{folder / f'{study}-{executor}-{time.monotonic_ns()}.db'}"
+    start = time.perf_counter()
+    run = run_study(config, tracking_uri=uri, cache_dir=str(cache), device="cpu",
+                    executor=executor)
+    assert not run.failed, run.failed
+    return time.perf_counter() - start, run
+
+
+def task_seconds(run: Any) -> list[float]:
+    """The wall time of every cell of a run, from its child run's start and end."""
+    client = MlflowClient(run.tracking_uri)
+    children = client.search_runs([run.experiment_id],
+                                  filter_string=f"tags.`{PARENT}` = '{run.run_id}'")
+    return [(c.info.end_time - c.info.start_time) / 1000 for c in children if c.info.end_time]
+
+
+def ray_startup() -> float:
+    """Seconds from ``ray.init`` to the first finished task (workers importing torch included)."""
+    import ray
+
+    start = time.perf_counter()
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+
+    @ray.remote
+    def ready() -> int:
+        import torch
+
+        return torch.get_num_threads()
+
+    ray.get(ready.remote())
+    seconds = time.perf_counter() - start
+    ray.shutdown()
+    return seconds
+
+
+def projected(cells: list[float], training: float, startup: float, cores: int) -> float:
+    """A lower estimate of a Ray run on ``cores`` cores: start-up, the training spread over the
+    cores, then the cells spread over them (never shorter than the longest cell)."""
+    return startup + training / cores + max(sum(cells) / cores, max(cells, default=0.0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studies", nargs="+", default=["transfer-matrix", "robustness"])
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    startup = ray_startup()
+    print(f"{cores} cores; Ray start-up to the first finished task: {startup:.1f} s")
+    print(f"{'study':<16} {'run':<5} {'local s':>8} {'ray s':>8} {'speedup':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for study in args.studies:
+            timings: dict[str, dict[str, float]] = {}
+            warm_cells: list[float] = []
+            for executor in ("local", "ray"):
+                cache = folder / f"{study}-{executor}-cache"
+                cold, _ = timed_run(study, folder, cache, executor)
+                warm, run = timed_run(study, folder, cache, executor)
+                timings[executor] = {"cold": cold, "warm": warm}
+                if executor == "local":
+                    warm_cells = task_seconds(run)
+            for kind in ("cold", "warm"):
+                local, ray = timings["local"][kind], timings["ray"][kind]
+                print(f"{study:<16} {kind:<5} {local:>8.1f} {ray:>8.1f} {local / ray:>7.2f}x")
+            training = max(0.0, timings["local"]["cold"] - timings["local"]["warm"])
+            estimates = ", ".join(
+                f"{n} cores ~{projected(warm_cells, training, startup, n):.0f} s cold"
+                for n in (4, 16))
+            print(f"{'':<16} projected from {len(warm_cells)} cells ({sum(warm_cells):.1f} s) "
+                  f"and {training:.1f} s of training: {estimates}")
+
+
+if __name__ == "__main__":
+    main()

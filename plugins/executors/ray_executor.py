@@ -1,0 +1,129 @@
+"""The ``ray`` executor: a study's cells as Ray tasks, on a local Ray started for the run or on an
+existing cluster (``pip install -e ".[ray]"``).
+
+Options (``--executor-option KEY=VALUE``, or ``executor_options`` of ``run_study``):
+
+- ``address``: an existing cluster (``auto``, ``ray://host:10001``, ``host:6379``); default: a
+  local Ray started for the run and stopped after it;
+- ``num_cpus``: the CPUs of that local Ray (default: the machine's);
+- ``cpus_per_task`` (default 1): CPUs Ray reserves per task, and the torch threads a task uses,
+  so that the tasks running at once do not oversubscribe the cores;
+- ``gpus_per_task``: default 1 when the device is CUDA (``--device cuda``, or ``auto`` on a
+  machine with a GPU), else 0;
+- ``max_retries`` (default 3): Ray's retries of a task whose worker process died.
+
+Workers rebuild the registry and the study from the task (plain data) and keep them from one cell
+to the next; the driver alone writes to MLflow. A model a worker lacks is fetched from the MLflow
+store, else trained. Ctrl-C cancels the tasks still running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from transfer import Cell, Executor, Outcome, hookimpl, now_ms
+
+FORWARDED = ("TRANSFER_DATA_ROOT", "TRANSFER_CHUNK", "HF_HUB_OFFLINE", "TRANSFER_PLUGINS_DIR")
+
+
+def _run(task: Callable[[Cell], Outcome], cell: Cell, env: dict[str, str], threads: int
+         ) -> Outcome:
+    """One task in a Ray worker, with the driver's settings and a bounded thread count."""
+    import torch
+
+    os.environ.update(env)
+    torch.set_num_threads(threads)
+    return task(cell)
+
+
+class RayExecutor(Executor):
+    """Runs each cell as a Ray task; outcomes arrive as the tasks finish."""
+
+    parallel = True
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None,
+                 cpus_per_task: float = 1, gpus_per_task: float | None = None,
+                 max_retries: int = 3) -> None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ValueError('the ray executor needs Ray: pip install -e ".[ray]" (or pip '
+                             'install "ray>=2.9")') from None
+        if cpus_per_task <= 0 or (num_cpus is not None and num_cpus < 1):
+            raise ValueError("cpus_per_task must be positive and num_cpus at least 1")
+        self.address = address
+        self.num_cpus = num_cpus
+        self.cpus_per_task = cpus_per_task
+        self.gpus_per_task = gpus_per_task
+        self.max_retries = max_retries
+        self._started = False
+
+    def _connect(self) -> Any:
+        import ray
+
+        if ray.is_initialized():  # the caller connected already (a notebook, a test)
+            return ray
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                   "configure_logging": False}
+        try:
+            if self.address:
+                ray.init(address=self.address, **options)
+            else:
+                ray.init(num_cpus=self.num_cpus or os.cpu_count() or 1, **options)
+        except ConnectionError as error:
+            raise ValueError(f"cannot reach the Ray cluster at {self.address!r} ({error}); "
+                             "start it with `ray start --head` or fix --executor-option "
+                             "address=...") from None
+        self._started = True
+        return ray
+
+    def _gpus(self, device: str) -> float:
+        if self.gpus_per_task is not None:
+            return self.gpus_per_task
+        if device.startswith("cuda"):
+            return 1
+        if device == "auto":
+            import torch
+
+            return 1 if torch.cuda.is_available() else 0
+        return 0
+
+    def run(self, task: Callable[[Cell], Outcome], cells: list[Cell]) -> Iterator[Outcome]:
+        if not cells:
+            return
+        ray = self._connect()
+        remote = ray.remote(_run).options(
+            num_cpus=self.cpus_per_task, num_gpus=self._gpus(getattr(task, "device", "cpu")),
+            max_retries=self.max_retries)
+        env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
+        threads = max(1, int(self.cpus_per_task))
+        shared = ray.put(task)
+        pending = {remote.remote(shared, cell, env, threads): (cell, now_ms()) for cell in cells}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    cell, started = pending.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as error:  # the worker died, beyond Ray's retries
+                        outcome = Outcome(cell, None, f"{type(error).__name__}: {error}", [],
+                                          started, now_ms())
+                    yield outcome
+        finally:
+            for ref in pending:  # Ctrl-C, or the runner stopped early: stop the rest
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+
+@hookimpl
+def register_executors(register: Any) -> None:
+    register("ray", RayExecutor)

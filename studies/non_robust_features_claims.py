@@ -1,0 +1,85 @@
+"""What Ilyas et al. (2019) predict, as claims on the non-robust-features study's results:
+models trained only on relabelled adversarial examples (D_rand, D_det) classify the clean test
+set well above chance, and standard training on the robust dataset D_R gives robust accuracy
+that standard training on D (or on the matched non-robust dataset D_NR) does not."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
+
+# "Well above chance": the 95% interval's lower end more than MARGIN above chance 1/K (20%
+# with 10 classes: twice chance). A model that learnt nothing that transfers to the clean test
+# set scores chance; one that learnt only the robust features of D_det scores below it (it
+# predicts y + 1). Ten points is twice the half-width of a Wilson interval on a few hundred
+# test points, and stays reachable for any K (60% with 2 classes), unlike "twice chance".
+MARGIN = 0.10
+
+
+def by_set(results: Mapping[Cell, Any]) -> dict[str, Any]:
+    """Training set name -> its finished result."""
+    return {c["set"]: r for c, r in results.items() if not isinstance(r, NotApplicable)}
+
+
+def non_robust_generalize(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    done = by_set(results)
+    present = [s for s in ("D_rand", "D_det") if s in done]
+    if not present:
+        return Finding("INCONCLUSIVE", math.nan, "needs D_rand or D_det in sets")
+    chance = 1 / done[present[0]].n_classes
+    rates: dict[str, Rate] = {s: done[s].clean for s in present}
+    evidence = (f"clean test accuracy, chance {100 * chance:.0f}%, threshold "
+                f"{100 * (chance + MARGIN):.0f}%: "
+                + "; ".join(f"{s} {r.percent()}" for s, r in rates.items()))
+    value = min(r.rate for r in rates.values())
+    if all(r.ci_low > chance + MARGIN for r in rates.values()):
+        return Finding("PASS", value, evidence)
+    if any(r.ci_high <= chance for r in rates.values()):
+        return Finding("FAIL", value, evidence)
+    return Finding("INCONCLUSIVE", value, evidence)
+
+
+def _more_robust(results: Mapping[Cell, Any], better: str, worse: str) -> Finding:
+    done = by_set(results)
+    if better not in done or worse not in done:
+        return Finding("INCONCLUSIVE", math.nan, f"needs {better} and {worse} in sets")
+    a, b = done[better].robust, done[worse].robust
+    evidence = (f"robust test accuracy, standard training on {better} vs on {worse}: "
+                f"{a.percent()} vs {b.percent()} (clean {done[better].clean.percent()} vs "
+                f"{done[worse].clean.percent()})")
+    return Finding(every_above([(a, b)]), a.rate - b.rate, evidence)
+
+
+def robust_dataset_robust(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    return _more_robust(results, "D_R", "D")
+
+
+def robust_not_matching(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    return _more_robust(results, "D_R", "D_NR")
+
+
+CLAIMS = (
+    Claim("non-robust-generalize",
+          "A model trained only on adversarial examples relabelled as their target class "
+          "classifies the clean test set well above chance",
+          "Ilyas et al. 2019, Table 1",
+          "clean test accuracy of fresh models trained on D_rand (t random) and D_det "
+          "(t = y + 1), 95% Wilson intervals",
+          f"every interval's lower end more than {100 * MARGIN:.0f} points above chance 1/K "
+          "(FAIL: one at or below chance)", non_robust_generalize),
+    Claim("robust-dataset-robust",
+          "Standard training on the robust dataset D_R gives more robust accuracy than "
+          "standard training on D",
+          "Ilyas et al. 2019, §3.1 and Fig. 2",
+          "robust test accuracy (evaluation attack at eps), D_R / std vs D / std",
+          "D_R's 95% interval above D's (FAIL: below)", robust_dataset_robust),
+    Claim("robust-features-not-matching",
+          "The robustness comes from the robust model's features, not from rebuilding images: "
+          "D_R beats D_NR, built the same way from the standard model",
+          "Ilyas et al. 2019, §3.1 and Fig. 2",
+          "robust test accuracy (evaluation attack at eps), D_R / std vs D_NR / std",
+          "D_R's 95% interval above D_NR's (FAIL: below)", robust_not_matching),
+)

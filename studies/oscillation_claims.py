@@ -1,0 +1,178 @@
+"""What the oscillation view predicts, as claims (see ``Claim``): Belkin et al. (2018) — an
+interpolating classifier fits every noisy label, so its errors become denser as the training set
+grows and lie closer to test points than those of a non-interpolating model of the same family;
+Szegedy et al. (2013) — every class has confident pockets near any input, here uniform noise.
+
+A model interpolates at a size when its measured training error is 0. Distances are compared
+point by point (the same evaluation points in every cell) with a one-sided Wilcoxon
+signed-rank test; thresholds were fixed before the first run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from transfer import Cell, Claim, Finding, NotApplicable, Rate
+
+ALPHA = 0.05  # one-sided Wilcoxon signed-rank level
+MAJORITY = 0.5  # share of noise images that must reach a class within the budget
+MIN_PAIRS = 10  # fewer non-zero paired differences: no test
+
+
+def cells(results: Mapping[Cell, Any]) -> dict[tuple[str, Any], Any]:
+    """(model label, size as in the config) -> result, for the cells that ran."""
+    return {(c["model"], c["size"]): r for c, r in results.items()
+            if not isinstance(r, NotApplicable)}
+
+
+def measured_sizes(config: Any, done: dict[tuple[str, Any], Any]) -> list[Any]:
+    return [s for s in config.sizes if any((m.label, s) in done for m in config.models)]
+
+
+def paired(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distances of two cells at the points where both found one."""
+    da, db = a.distances(), b.distances()
+    both = torch.isfinite(da) & torch.isfinite(db)
+    return da[both], db[both]
+
+
+def shift(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float, float]:
+    """(p that ``after`` is smaller, p that it is larger, mean after / mean before)."""
+    from scipy.stats import wilcoxon
+
+    if int((after != before).sum()) < MIN_PAIRS:
+        return math.nan, math.nan, math.nan
+    less = float(wilcoxon(after.numpy(), before.numpy(), alternative="less").pvalue)
+    greater = float(wilcoxon(after.numpy(), before.numpy(), alternative="greater").pvalue)
+    return less, greater, after.mean().item() / before.mean().item()
+
+
+def _finding(tests: list[tuple[float, float, float]], evidence: str) -> Finding:
+    """PASS when every test says smaller, FAIL when one says larger; the value is the largest
+    ratio of means."""
+    value = max(t[2] for t in tests)
+    if all(less < ALPHA for less, _, _ in tests):
+        return Finding("PASS", value, evidence)
+    if any(greater < ALPHA for _, greater, _ in tests):
+        return Finding("FAIL", value, evidence)
+    return Finding("INCONCLUSIVE", value, evidence)
+
+
+def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    done = cells(results)
+    sizes = measured_sizes(config, done)
+    if len(sizes) < 2:
+        return Finding("INCONCLUSIVE", math.nan, "needs two training-set sizes")
+    small, large = sizes[0], sizes[-1]
+    tests, parts, left_out = [], [], []
+    for spec in config.models:
+        a, b = done.get((spec.label, small)), done.get((spec.label, large))
+        if a is None or b is None:
+            continue
+        if not (a.interpolates and b.interpolates):
+            left_out.append(f"{spec.label} (training error {100 * a.train_error.rate:.0f}% → "
+                            f"{100 * b.train_error.rate:.0f}%)")
+            continue
+        before, after = paired(a, b)
+        test = shift(before, after)
+        tests.append(test)
+        parts.append(f"{spec.label}, n {a.size} → {b.size}: mean {before.mean():.3f} → "
+                     f"{after.mean():.3f} (×{test[2]:.2f}; {len(before)} points; p(smaller) = "
+                     f"{test[0]:.2g}, p(larger) = {test[1]:.2g})")
+    tail = f"; not interpolating: {', '.join(left_out)}" if left_out else ""
+    if not tests:
+        return Finding("INCONCLUSIVE", math.nan, "no model interpolates at both the smallest "
+                                                  f"and the largest size{tail}")
+    return _finding(tests, "; ".join(parts) + tail)
+
+
+def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    done = cells(results)
+    sizes = measured_sizes(config, done)
+    if not sizes:
+        return Finding("INCONCLUSIVE", math.nan, "no cell ran")
+    at = {m.label: done[(m.label, sizes[-1])] for m in config.models
+          if (m.label, sizes[-1]) in done}
+    tests, parts = [], []
+    for label, cell in at.items():
+        if not cell.interpolates:
+            continue
+        for other, counterpart in at.items():
+            if counterpart.family != cell.family or counterpart.interpolates:
+                continue
+            before, after = paired(counterpart, cell)
+            test = shift(before, after)
+            tests.append(test)
+            parts.append(f"{label} vs {other}: {after.mean():.3f} vs {before.mean():.3f} "
+                         f"(×{test[2]:.2f}; {len(before)} points; p(smaller) = {test[0]:.2g}, "
+                         f"p(larger) = {test[1]:.2g})")
+    if not tests:
+        return Finding("INCONCLUSIVE", math.nan, "needs an interpolating and a non-interpolating "
+                                                 "model of the same family at the largest size")
+    return _finding(tests, f"n = {next(iter(at.values())).size}: " + "; ".join(parts))
+
+
+def every_class_near_noise(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    done = cells(results)
+    sizes = measured_sizes(config, done)
+    if not sizes:
+        return Finding("INCONCLUSIVE", math.nan, "no cell ran")
+    at = {m.label: done[(m.label, sizes[-1])] for m in config.models
+          if (m.label, sizes[-1]) in done}
+    shares: list[Rate] = []
+    parts, contrast = [], []
+    for label, cell in at.items():
+        reached = cell.reached()
+        if not cell.interpolates:
+            contrast.append(f"{label} {100 * Rate.pooled(reached).rate:.0f}%")
+            continue
+        shares += reached
+        low = min(range(len(reached)), key=lambda c: reached[c].rate)
+        medians = [m / cell.scale for m in cell.reach_medians()]
+        parts.append(f"{label}: pooled {Rate.pooled(reached).percent()}, fewest class {low} "
+                     f"{reached[low].percent()}; median distance / scale per class "
+                     f"{min(medians):.2f}–{max(medians):.2f}")
+    if not shares:
+        return Finding("INCONCLUSIVE", math.nan, "no model interpolates at the largest size")
+    head = f"share of noise images within {config.budget:g} × scale: "
+    tail = f"; not interpolating, pooled: {', '.join(contrast)}" if contrast else ""
+    value = min(r.rate for r in shares)
+    evidence = head + "; ".join(parts) + tail
+    if all(r.ci_low > MAJORITY for r in shares):
+        return Finding("PASS", value, evidence)
+    return Finding("FAIL" if any(r.ci_high < MAJORITY for r in shares) else "INCONCLUSIVE",
+                   value, evidence)
+
+
+CLAIMS = (
+    Claim("errors-dense-for-interpolators",
+          "For an interpolating model, test points lie closer to an error as the training set "
+          "grows: its errors become dense",
+          "Belkin, Ma & Mandal 2018; Szegedy et al. 2013",
+          "L2 distance from each correctly classified test point to the nearest error, smallest "
+          "vs largest training set, per model that interpolates at both (training error 0)",
+          f"smaller at the largest size for every such model, one-sided Wilcoxon signed-rank "
+          f"p < {ALPHA:g} on the points measured at both (FAIL: larger, p < {ALPHA:g}, for one)",
+          errors_dense),
+    Claim("interpolation-closer",
+          "At the largest training set, an interpolating model's test points lie closer to an "
+          "error than a non-interpolating model's of the same family",
+          "Belkin, Ma & Mandal 2018",
+          "L2 distance to the nearest error, interpolating vs non-interpolating model of the same "
+          "family (e.g. 1-NN vs 15-NN), on the points both classify correctly",
+          f"smaller for every pair, one-sided Wilcoxon signed-rank p < {ALPHA:g} (FAIL: larger, "
+          f"p < {ALPHA:g}, for one pair)", interpolation_closer),
+    Claim("every-class-near-noise",
+          "From uniform noise, every class is confidently reachable within a small distance for "
+          "an interpolating model", "Szegedy et al. 2013",
+          "per class, the share of noise images whose smallest perturbation to a confident "
+          "prediction of it (probability or k-NN vote ≥ confidence) is within budget × the "
+          "median distance between test points of different classes, at the largest size",
+          f"95% interval above {MAJORITY:.0%} for every class and interpolating model "
+          f"(budget 0.25 by default; FAIL: below {MAJORITY:.0%} for one — distances are upper "
+          "bounds, so a FAIL means the searches found no confident point within the budget)",
+          every_class_near_noise),
+)

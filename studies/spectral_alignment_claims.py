@@ -1,0 +1,83 @@
+"""What the large-Lipschitz-constant explanation predicts about the direction of adversarial
+perturbations, as claims (Dobriban 2020, §"Lipschitz": "is the adversarial example aligned with
+the top singular vector? does it appear with large singular values?"; Szegedy et al. 2013)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from transfer import Cell, Claim, Finding, Mean, NotApplicable, every_above
+
+ATTACK = "deepfool"  # the minimal perturbation: the direction the model is most sensitive to
+
+
+def _pairs(results: Mapping[Cell, Any], field: str, control: str
+           ) -> list[tuple[str, Mean, Mean]]:
+    pairs = []
+    for cell, result in results.items():
+        if isinstance(result, NotApplicable):
+            continue
+        if field == "first_layer_top" and result.first_layer_rank <= result.rank:
+            continue  # a first layer of rank ≤ K − 1 holds every direction the model sees
+        attack, baseline = result.kinds[ATTACK], result.kinds[control]
+        ours, theirs = getattr(attack, field), getattr(baseline, field)
+        if ours is not None and theirs is not None and ours.n > 1 and theirs.n > 1:
+            pairs.append((cell["model"], ours, theirs))
+    return pairs
+
+
+def _above(pairs: list[tuple[str, Mean, Mean]], what: str, missing: str) -> Finding:
+    """PASS when every model's DeepFool mean lies above its control (disjoint 95% intervals),
+    FAIL when one lies below; the value is the smallest ratio of the two means."""
+    if not pairs:
+        return Finding("INCONCLUSIVE", math.nan, missing)
+    evidence = f"{what}, DeepFool vs control: " + "; ".join(
+        f"{m} {a.text()} vs {b.text()}" for m, a, b in pairs)
+    value = min(a.mean / b.mean if b.mean > 0 else math.inf for _, a, b in pairs)
+    return Finding(every_above([(a, b) for _, a, b in pairs]), value, evidence)
+
+
+def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    return _above(_pairs(results, "top_share", "random-row-space"), "mean ⟨u, v₁⟩²",
+                  "no model with DeepFool perturbations")
+
+
+def large_singular_values(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    return _above(_pairs(results, "gain", "random-row-space"), "mean gain ‖Ju‖/σ₁",
+                  "no model with DeepFool perturbations")
+
+
+def first_layer_top_subspace(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    return _above(_pairs(results, "first_layer_top", "random"),
+                  "share of the energy in the first layer's top-(K−1) subspace",
+                  "no model whose first layer could be read (a linear or convolutional layer "
+                  "after affine maps only)")
+
+
+CLAIMS = (
+    Claim("top-singular-alignment",
+          "Adversarial perturbations align with the top singular vector of the local Jacobian",
+          "Dobriban 2020 (the test of Szegedy et al. 2013's explanation)",
+          "mean ⟨u, v₁⟩² of DeepFool's direction u and the top right singular vector v₁ of the "
+          "centred-logit Jacobian, against a random direction of the Jacobian's row space "
+          "(expected 1/(K−1))",
+          "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
+          top_singular_alignment),
+    Claim("large-singular-values",
+          "Adversarial perturbations appear with large singular values of the local Jacobian",
+          "Dobriban 2020 (the test of Szegedy et al. 2013's explanation)",
+          "mean gain ‖Ju‖/σ₁ of DeepFool's direction u (1: stretched as much as the model can), "
+          "against a random direction of the Jacobian's row space",
+          "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
+          large_singular_values),
+    Claim("first-layer-top-subspace",
+          "Adversarial perturbations concentrate on the first layer's large singular values",
+          "Dobriban 2020; Szegedy et al. 2013, §4.3",
+          "share of DeepFool's energy in the span of the first layer's top K−1 right singular "
+          "vectors, against a random direction of the input space (expected (K−1)/d); a first "
+          "layer of rank at most K−1 (which holds every direction the model sees) is left out",
+          "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
+          first_layer_top_subspace),
+)

@@ -1,0 +1,178 @@
+"""The non-robust-features study (Ilyas et al. 2019): the ``next`` target rule, the relabelled
+D_rand / D_det examples against torch norms and numpy labels, the representation matching against
+the network's own layers, the fresh model's accuracy against scikit-learn on an independently
+rebuilt D_det, and the study end to end with its runs, figures and claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mlflow import MlflowClient
+from sklearn.metrics import accuracy_score
+
+from transfer import Cell, Dataset, ModelSpec, Rate, evaluation_points, run_study, train_model
+from transfer.studies.non_robust_features import NonRobustFeatures
+from transfer.studies.non_robust_features_claims import CLAIMS
+from transfer.studies.non_robust_features_construction import (
+    matched,
+    relabelled,
+    representation_layer,
+    starts,
+)
+from transfer.studies.non_robust_features_result import NonRobustResult
+from transfer.tracking import PARENT
+from transfer.validation import ConfigError, validate_config
+
+from .conftest import assert_claims_evaluated
+
+TINY = {"hidden": [16, 8], "epochs": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny(registry, digits):
+    return train_model(ModelSpec(name="mlp", params=TINY), digits, registry=registry,
+                       device="cpu")
+
+
+def test_the_next_target_rule_is_the_following_class(registry, digits, tiny):
+    y = digits.y_train[:50]
+    attack = registry.create("attack", "pgd", target="next")
+    targets = attack.chosen_targets(tiny, digits.x_train[:50], y, seed=3)
+    np.testing.assert_array_equal(targets.numpy(), (y.numpy() + 1) % 10)
+    with pytest.raises(ValueError, match="next"):
+        registry.create("attack", "pgd", target="previous")
+
+
+@pytest.mark.parametrize("rule", ["random", "next"])
+def test_relabelled_examples_carry_their_targets_inside_the_ball(registry, digits, tiny, rule):
+    x, y = digits.x_train[:120], digits.y_train[:120]
+    attack = registry.create("attack", "pgd", norm="l2", steps=6, target=rule)
+    built = relabelled(tiny, attack, x, y, 1.0, bounds=digits.bounds, seed=0, keep="all")
+    labels, targets = y.numpy(), built.targets.numpy()
+    assert (targets != labels).all()
+    if rule == "next":
+        np.testing.assert_array_equal(targets, (labels + 1) % 10)
+    else:
+        assert len(np.unique(targets)) > 5
+    distance = torch.linalg.vector_norm((built.x_adv - x).flatten(1), ord=2, dim=1)
+    assert distance.max().item() <= 1.0 + 1e-5
+    assert built.x_adv.min().item() >= 0.0 and built.x_adv.max().item() <= 1.0
+    with torch.no_grad():
+        predicted = tiny.logits(built.x_adv).argmax(1).numpy()
+    np.testing.assert_array_equal(built.reached.numpy(), predicted == targets)
+    assert built.gradients == 6 * len(y)  # one gradient per point and step, no more
+    kept = relabelled(tiny, attack, x, y, 1.0, bounds=digits.bounds, seed=0, keep="reached")
+    np.testing.assert_array_equal(kept.kept.numpy(), predicted == targets)
+
+
+def test_matching_brings_the_representation_closer(digits, tiny):
+    x = digits.x_train[:80]
+    net = tiny.torch_module
+    assert representation_layer(net, x[:1]) is net[-1]  # Flatten, Linear, ReLU, ..., Linear
+    start = starts(x, "other-point", digits.bounds, seed=0)
+    assert not (start == x).flatten(1).all(1).any()  # no point starts from itself
+    built = matched(tiny, x, start, steps=60, step_size=0.1, bounds=digits.bounds)
+
+    def g(points: torch.Tensor) -> torch.Tensor:  # the layers before the last one, directly
+        with torch.no_grad():
+            return net[:-1](points)
+
+    before = (g(start) - g(x)).norm(dim=1) / g(x).norm(dim=1)
+    after = (g(built.x_r) - g(x)).norm(dim=1) / g(x).norm(dim=1)
+    np.testing.assert_allclose(built.before.numpy(), before.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(built.after.numpy(), after.numpy(), rtol=1e-4, atol=1e-6)
+    assert after.mean() < 0.5 * before.mean()
+    assert (after < before).float().mean() > 0.9
+    assert built.x_r.min() >= 0 and built.x_r.max() <= 1
+    assert built.gradients == 60 * len(x)
+    noise = starts(x, "noise", (-float("inf"), float("inf")), seed=0)  # unbounded data
+    assert torch.isfinite(noise).all() and noise.shape == x.shape
+
+
+def _result(name: str, clean: int, robust: int, n: int = 400) -> NonRobustResult:
+    def rate(k: int) -> Rate:
+        return Rate.of(torch.arange(n) < k, torch.ones(n, dtype=torch.bool))
+
+    return NonRobustResult(set=name, n_classes=10, clean=rate(clean), robust=rate(robust),
+                           train_accuracy=rate(n), eval_gradients=0, eval_gradients_min=0)
+
+
+@pytest.mark.parametrize(("counts", "verdicts"), [
+    # (D, D_R, D_NR, D_rand, D_det) as (clean, robust) counts of 400 test points
+    ({"D": (390, 150), "D_R": (370, 250), "D_NR": (370, 60), "D_rand": (300, 0),
+      "D_det": (130, 0)}, ("PASS", "PASS", "PASS")),  # 32.5% [28.1, 37.3] > 10% + 10 points
+    ({"D": (390, 150), "D_R": (370, 160), "D_NR": (370, 60), "D_rand": (300, 0),
+      "D_det": (90, 0)}, ("INCONCLUSIVE", "INCONCLUSIVE", "PASS")),  # 22.5% [18.7, 26.8]
+    ({"D": (390, 250), "D_R": (370, 150), "D_NR": (370, 200), "D_rand": (300, 0),
+      "D_det": (20, 0)}, ("FAIL", "FAIL", "FAIL")),  # D_det 5% [3.3, 7.6]: below chance
+])
+def test_claims_follow_the_intervals(counts, verdicts):
+    results = {Cell.make("non-robust-features", set=name): _result(name, *pair)
+               for name, pair in counts.items()}
+    found = tuple(claim.evaluate(None, results).verdict for claim in CLAIMS)
+    assert found == verdicts
+
+
+def test_the_study_end_to_end(tracking_uri, registry, digits):
+    mlp = {"name": "mlp", "params": TINY}
+    config = {"study": "non-robust-features", "n_points": 120, "match_steps": 20,
+              "model": mlp, "attack": {"name": "pgd", "params": {"norm": "l2", "steps": 8}},
+              "evaluation": {"name": "pgd", "params": {"steps": 4}}, "n_examples": 3,
+              "robust_model": {"name": "mlp", "params": {**TINY, "adversarial": {
+                  "method": "pgd", "eps": 0.1, "steps": 2}}}}
+    result = run_study(config, tracking_uri=tracking_uri, device="cpu")
+    assert not result.failed
+    assert_claims_evaluated(result, NonRobustFeatures)
+    done = {c["set"]: r for c, r in result.results.items()}
+    assert list(done) == ["D", "D-adv", "D_R", "D_NR", "D_rand", "D_det"]
+    index = evaluation_points(len(digits.y_test), 120, 0)
+    x_test, y_test = digits.x_test[index], digits.y_test[index].numpy()
+    # D: the standard model's accuracy, again with scikit-learn
+    standard = train_model(ModelSpec(name="mlp", params=TINY), digits, registry=registry,
+                           device="cpu")
+    assert done["D"].clean.rate == pytest.approx(
+        accuracy_score(y_test, standard.predict(x_test).numpy()))
+    # D_det rebuilt without the study: the registered PGD towards y + 1 (labels from numpy),
+    # a fresh model with seed 1, scored by scikit-learn on the clean test points
+    pgd = registry.create("attack", "pgd", norm="l2", steps=8, target="next")
+    x_det = pgd(standard, digits.x_train, digits.y_train, 1.0, bounds=digits.bounds,
+                seed=0).x_adv
+    y_det = torch.from_numpy((digits.y_train.numpy() + 1) % 10)
+    rebuilt = Dataset(name="d-det-test", x_train=x_det, y_train=y_det, x_test=digits.x_test,
+                      y_test=digits.y_test, class_names=digits.class_names,
+                      bounds=digits.bounds, spec={"name": "d-det-test-rebuilt"})
+    fresh = train_model(ModelSpec(name="mlp", params=TINY), rebuilt, seed=1, registry=registry,
+                        device="cpu")
+    det = done["D_det"]
+    assert det.clean.rate == pytest.approx(accuracy_score(y_test, fresh.predict(x_test).numpy()))
+    assert det.shifted is not None and det.shifted.rate == pytest.approx(
+        accuracy_score((y_test + 1) % 10, fresh.predict(x_test).numpy()))
+    assert det.construction is not None and det.construction.points == len(digits.y_train)
+    assert det.construction.gradients == det.construction.gradients_min == 8 * len(y_det)
+    assert done["D_R"].construction.match_after < done["D_R"].construction.match_before
+    assert {"figure_2", "examples"} == set(result.summary.figures)
+    assert result.summary.key_figure == "figure_2"
+
+    client = MlflowClient(tracking_uri)
+    parent = client.get_run(result.run_id)
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`{PARENT}` = '{result.run_id}'")
+    assert len(children) == 6
+    metrics = {c.data.tags.get("mlflow.runName", ""): c.data.metrics for c in children}
+    rand = next(m for name, m in metrics.items() if "D_rand" in name)
+    assert {"clean_accuracy", "robust_accuracy_ci_low", "attack_success",
+            "construction_gradients_min", "evaluation_gradients"} <= set(rand)
+    assert parent.data.tags["transfer.theory"] == "Non-robust features"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"attack": {"name": "pgd", "params": {"target": "random"}}}, r"attack\.params\.target"),
+    ({"robust_model": "mlp"}, r"robust_model\.params\.adversarial"),
+    ({"model": "knn"}, r"model: 'knn'.*no gradients"),
+    ({"attack": "deepfool"}, r"attack: 'deepfool' has no 'target'"),
+    ({"sets": ["D", "D"]}, r"sets: .*twice"),
+])
+def test_config_mistakes_name_the_field(registry, change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(registry, {"study": "non-robust-features", **change})

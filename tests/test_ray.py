@@ -1,0 +1,167 @@
+"""The ``ray`` executor on a real local Ray cluster (``ray.init(num_cpus=2)``): the same numbers
+as the ``local`` executor, the declared models trained first as tasks, a worker that dies, and a
+user's mistake in the executor's options."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from mlflow import MlflowClient
+
+from transfer import run_study
+from transfer.cli import cli
+from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
+from transfer.tracking import CELL_KEY, PARENT
+
+from .processes import transfer_command, wait_for_finished_cells
+from .test_interrupts import SLOW_PLUGIN
+
+ray = pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
+
+CONFIG = {"study": "transfer-matrix", "n_points": 40, "eps": [0.1, 0.2], "attacks": ["fgsm"],
+          "models": ["logreg", {"name": "softmax", "params": {"epochs": 10}},
+                     {"name": "mlp", "params": {"hidden": [16], "epochs": 5}}]}
+
+DYING_PLUGIN = '''
+import os
+from pathlib import Path
+
+from transfer import hookimpl
+from transfer.plugins.attacks.fgsm import FGSM
+
+MARKER = Path({marker!r})
+
+
+class DyingFGSM(FGSM):
+    """FGSM whose worker process dies the first time it attacks at eps 0.2."""
+
+    def __call__(self, model, x, y, eps, *, bounds, seed=0):
+        if eps == 0.2 and not MARKER.exists():
+            MARKER.write_text("died once")
+            os._exit(1)
+        return super().__call__(model, x, y, eps, bounds=bounds, seed=seed)
+
+
+@hookimpl
+def register_attacks(register):
+    register("dying-fgsm", DyingFGSM)
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real local Ray cluster of 2 CPUs, shared by the tests of this module."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _by_key(run):
+    return {cell.key: result for cell, result in run.results.items()}
+
+
+def test_ray_gives_the_local_executors_numbers_and_trains_each_model_once(cluster, tmp_path):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray task does: the same arithmetic, bit for bit
+    try:
+        local = run_study(CONFIG, tracking_uri=f"sqlite:///{tmp_path / 'local.db'}",
+                          cache_dir=str(tmp_path / "local-cache"), device="cpu")
+    finally:
+        torch.set_num_threads(threads)
+    messages: list[str] = []
+    uri = f"sqlite:///{tmp_path / 'ray.db'}"
+    remote = run_study(CONFIG, tracking_uri=uri, cache_dir=str(tmp_path / "ray-cache"),
+                       device="cpu", executor="ray", log=messages.append)
+    assert not local.failed and not remote.failed
+    assert _by_key(remote) == _by_key(local)
+    # six models (3 families x 2 disjoint halves) trained first, as tasks, each once
+    assert "training 6 models first, as parallel tasks" in messages
+    client = MlflowClient(uri)
+    models = client.search_runs([client.get_experiment_by_name(MODELS_EXPERIMENT).experiment_id])
+    assert len({r.data.tags[MODEL_KEY] for r in models}) == len(models) == 6
+    assert all(client.list_artifacts(r.info.run_id, "model") for r in models)
+    assert len([p for p in (tmp_path / "ray-cache" / "models").iterdir() if p.is_dir()]) == 6
+    cells = client.search_runs([remote.experiment_id], filter_string=f"tags.`{PARENT}` = "
+                                                                     f"'{remote.run_id}'")
+    assert sorted(r.data.tags[CELL_KEY] for r in cells) == sorted(_by_key(local))
+    again = run_study(CONFIG, tracking_uri=uri, cache_dir=str(tmp_path / "ray-cache"),
+                      device="cpu", executor="ray", log=messages.append)
+    assert again.resumed == len(local.results) and again.run_id == remote.run_id
+
+
+def test_a_worker_that_dies_leaves_the_other_cells_and_the_rerun_completes(cluster, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "dying.py").write_text(DYING_PLUGIN.format(marker=str(tmp_path / "died")))
+    config = {**CONFIG, "attacks": ["dying-fgsm"]}
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    options = {"plugins_dir": str(plugins), "tracking_uri": uri, "device": "cpu",
+               "cache_dir": str(tmp_path / "cache"), "executor": "ray"}
+    first = run_study(config, **options, executor_options={"max_retries": 0})
+    assert (tmp_path / "died").exists()
+    [(cell, error)] = first.failed.items()
+    assert cell["eps"] == 0.2 and "Worker" in error  # Ray's report of the lost worker
+    client = MlflowClient(uri)
+    assert client.get_run(first.run_id).info.status == "FAILED"
+    again = run_study(config, **options)
+    assert not again.failed and cell in again.results
+    assert again.resumed == len(first.results) == len(again.results) - 1
+    assert client.get_run(again.run_id).info.status == "FINISHED"
+
+
+def test_a_lost_worker_is_retried_by_ray(cluster, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "dying.py").write_text(DYING_PLUGIN.format(marker=str(tmp_path / "died")))
+    run = run_study({**CONFIG, "attacks": ["dying-fgsm"]}, plugins_dir=str(plugins),
+                    tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", device="cpu",
+                    cache_dir=str(tmp_path / "cache"), executor="ray")
+    assert (tmp_path / "died").exists() and not run.failed
+    assert {cell["eps"] for cell in run.results} == {0.1, 0.2}
+
+
+def test_a_wrong_executor_option_is_a_clear_error(tmp_path: Path):
+    out = CliRunner().invoke(cli, ["study", "run", "transfer-matrix", "--executor", "ray",
+                                   "--executor-option", "cpus=2", "--tracking-uri",
+                                   f"sqlite:///{tmp_path / 'mlflow.db'}"])
+    assert out.exit_code != 0 and "Traceback" not in out.output
+    assert "--executor-option for ray" in out.output and "cpus" in out.output
+    out = CliRunner().invoke(cli, ["study", "run", "transfer-matrix", "--executor", "ray",
+                                   "--executor-option", "address", "--tracking-uri",
+                                   f"sqlite:///{tmp_path / 'mlflow.db'}"])
+    assert out.exit_code != 0 and "--executor-option 'address': expected KEY=VALUE" in out.output
+
+
+
+
+def test_ctrl_c_cancels_the_tasks_marks_the_run_killed_and_the_rerun_resumes(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow.py").write_text(SLOW_PLUGIN.replace("sleep(0.4)", "sleep(1.0)"))
+    config = {**CONFIG, "attacks": ["slow-fgsm"], "eps": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]}
+    path = tmp_path / "study.yaml"
+    path.write_text(json.dumps(config))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    process = transfer_command("study", "run", str(path), "--plugins-dir", str(plugins),
+                               "--tracking-uri", uri, "--no-progress", "--executor", "ray",
+                               "--executor-option", "num_cpus=2",
+                               env={"TRANSFER_CACHE_DIR": str(tmp_path / "cache")})
+    wait_for_finished_cells(uri, 2, process, timeout=400)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: finished cells are saved" in stderr and "Traceback" not in stderr
+    client = MlflowClient(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    parent = next(r for r in runs if r.data.tags.get("transfer.role") == "study")
+    assert parent.info.status == "KILLED"
+    again = run_study(config, plugins_dir=str(plugins), tracking_uri=uri, device="cpu",
+                      cache_dir=str(tmp_path / "cache"))
+    assert not again.failed and again.run_id == parent.info.run_id
+    assert 2 <= again.resumed < len(again.results)
