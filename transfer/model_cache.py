@@ -75,7 +75,7 @@ class ModelCache:
     def __init__(self, root: Path | str | None = None,
                  fetch: Callable[[str, Path], bool] | None = None) -> None:
         """``fetch(key, folder)``, when given, fills ``folder`` with a model this cache lacks
-        from elsewhere (the MLflow store: ``ModelRuns.download``) and says whether it could."""
+        from elsewhere (the MLflow store: ``model_runs.download``) and says whether it could."""
         self.root = Path(root) if root is not None else default_cache_dir()
         self.fetch = fetch
         self.trained: set[str] = set()  # the keys this process trained
