@@ -235,13 +235,15 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
         ensemble = EnsembleModel(list(models.values()), weights, config.combine)
         index = ctx.evaluation_index(data)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        crafted = attack(ensemble, x, y, eps, bounds=data.bounds, seed=seed)
+        crafted = attack.with_targets(ensemble, x, y, eps, bounds=data.bounds, seed=seed,
+                                      targets=data.targets_of(index))
         x_adv = crafted.x_adv
 
         def single(label: str) -> AttackResult:
             result: AttackResult = ctx.remember(
                 ("ensemble-single", label, spec.model_dump_json(), eps),
-                lambda: attack(models[label], x, y, eps, bounds=data.bounds, seed=seed),
+                lambda: attack.with_targets(models[label], x, y, eps, bounds=data.bounds,
+                                            seed=seed, targets=data.targets_of(index)),
             )
             return result
 

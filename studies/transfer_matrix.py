@@ -138,7 +138,8 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
             attack.learn(source, source_data.x_train.to(ctx.device),
                          source_data.y_train.to(ctx.device), cell["eps"], bounds=data.bounds,
                          seed=config.seed)
-        crafted = attack(source, x, y, cell["eps"], bounds=data.bounds, seed=config.seed)
+        crafted = attack.with_targets(source, x, y, cell["eps"], bounds=data.bounds,
+                                      seed=config.seed, targets=data.targets_of(index))
         x_adv = crafted.x_adv
         source_right = source.predict(x) == y
         source_fooled = source.predict(x_adv) != y

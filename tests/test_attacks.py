@@ -132,3 +132,25 @@ def test_noise_flavours_and_norms(registry, digits, trained):
     assert not torch.equal(sign, other.x_adv)
     with pytest.raises(ValueError, match="sign, uniform, gaussian"):
         registry.create("attack", "noise", distribution="laplace")
+
+
+def test_target_dataset_aims_each_point_at_its_own_target_in_every_chunk(
+        registry, digits, trained, monkeypatch):
+    """``target = "dataset"``: the caller's per-point targets, chunked with the points; the
+    attack's loss steps towards them (the model's target logit grows on average)."""
+    model = trained("softmax", digits, epochs=10)
+    x, y = digits.x_test[:40], digits.y_test[:40]
+    targets = (y + 3).remainder(10)
+    monkeypatch.setenv("TRANSFER_CHUNK", "16")  # three chunks: 16, 16, 8
+    attack = registry.create("attack", "pgd", target="dataset", steps=5)
+    result = attack.with_targets(model, x, y, 0.2, bounds=digits.bounds, targets=targets)
+    assert torch.equal(result.targets, targets)
+    with torch.no_grad():
+        gain = (model.logits(result.x_adv) - model.logits(x)).gather(1, targets[:, None])
+    assert gain.mean() > 0
+    with pytest.raises(ValueError, match="targeted_label"):
+        attack(model, x, y, 0.2, bounds=digits.bounds)
+    # the other rules ignore targets
+    untargeted = registry.create("attack", "pgd", steps=5)
+    assert untargeted.with_targets(model, x, y, 0.2, bounds=digits.bounds,
+                                   targets=targets).targets is None

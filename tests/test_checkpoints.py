@@ -197,6 +197,8 @@ def test_an_image_folder_in_both_layouts(registry, tmp_path):
     data = registry.create("dataset", "image-folder", root=str(tmp_path / "ta"), size=8,
                            classes=1000)
     assert data.n_classes == 1000 and data.y_test.tolist() == [0, 300, 600, 900]
+    assert data.targets_test.tolist() == [0, 1, 2, 3]  # for target = "dataset"
+    assert data.targets_of(torch.tensor([3, 1])).tolist() == [3, 1]
     assert torch.allclose(data.x_test[:, 0, 4, 4], torch.tensor([0, 60, 120, 180]) / 255)
     (tmp_path / "ta" / "labels.csv").write_text("filename,label\nmissing.png,1\n")
     with pytest.raises(FileNotFoundError, match="missing.png"):

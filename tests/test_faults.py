@@ -220,6 +220,10 @@ def test_values_that_pass_validation_fail_before_any_work(tracking_uri, tmp_path
     with pytest.raises(ConfigError, match=r"models.0.params.hidden"):
         run_study(tiny_config(models=[{"name": "mlp", "params": {"hidden": "abc"}}]),
                   tracking_uri=tracking_uri)
+    with pytest.raises(ConfigError, match=r'attacks.0.params.target = "dataset": dataset '
+                                          r"\(digits\) names no target class"):
+        run_study(tiny_config(attacks=[{"name": "pgd", "params": {"target": "dataset"}}]),
+                  tracking_uri=tracking_uri)
     with pytest.raises(ConfigError, match="--device: device 'tpu' is not one of"):
         run_study(config, tracking_uri=tracking_uri, device="tpu")
     monkeypatch.setenv("TRANSFER_DATA_ROOT", str(tmp_path / "nowhere"))

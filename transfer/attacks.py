@@ -25,7 +25,7 @@ from .models import GRADIENTS, Model
 from .traits import ModelTraits
 
 Norm = Literal["linf", "l2"]
-TargetRule = Literal["none", "random", "least-likely", "next"]
+TargetRule = Literal["none", "random", "least-likely", "next", "dataset"]
 NORMS: tuple[str, ...] = get_args(Norm)
 TARGET_RULES: tuple[str, ...] = get_args(TargetRule)
 
@@ -71,6 +71,7 @@ class Attack(ABC):
         self.norm = norm
         self.clip = clip
         self.params = {"norm": norm, "clip": clip, **params}
+        self.given_targets: torch.Tensor | None = None  # for target = "dataset", per call
 
     def learn(self, model: Model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
               bounds: tuple[float, float], seed: int = 0) -> None:
@@ -89,11 +90,18 @@ class Attack(ABC):
 
         ``random``: a uniformly random other class (seeded); ``least-likely``: the class the
         model scores lowest on the clean input (Kurakin et al. 2016); ``next``: (y + 1) mod the
-        number of classes (Ilyas et al. 2019's deterministic D_det).
+        number of classes (Ilyas et al. 2019's deterministic D_det); ``dataset``: the targets the
+        caller passed (``attack(..., targets=...)``: a dataset's ``targets_test``).
         """
         rule = self.params.get("target", "none")
         if rule == "none":
             return None
+        if rule == "dataset":
+            if self.given_targets is None:
+                raise ValueError('target = "dataset" needs a dataset that names a target class '
+                                 "per test point (image-folder: labels.csv with a "
+                                 "targeted_label column)")
+            return self.given_targets.to(y.device)
         n_classes = model.n_classes or int(y.max()) + 1
         if rule == "next":
             return (y + 1).remainder(n_classes)
@@ -116,6 +124,14 @@ class Attack(ABC):
         seed: int = 0,
     ) -> AttackResult:
         """The adversarial version of ``x`` and what the attack did."""
+
+    def with_targets(self, model: Model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
+                     bounds: tuple[float, float], seed: int = 0,
+                     targets: torch.Tensor | None = None) -> AttackResult:
+        """The call, with one target class per point (a dataset's ``targets_of``) for
+        ``target = "dataset"``; the other rules ignore ``targets``."""
+        return self(model, x, y, eps, bounds=bounds, seed=seed,  # type: ignore[call-arg]
+                    targets=targets)
 
     def finish(
         self,
@@ -153,20 +169,30 @@ def _checked(call: Callable[..., Any]) -> Callable[..., AttackResult]:
     signature = inspect.signature(call)
 
     @functools.wraps(call)
-    def checked(self: Attack, *args: Any, **kwargs: Any) -> AttackResult:
+    def checked(self: Attack, *args: Any, targets: torch.Tensor | None = None,
+                **kwargs: Any) -> AttackResult:
+        """The call, chunked, its output checked; ``targets``: one target class per point, used
+        by ``target = "dataset"`` (ignored by the other rules)."""
         given = signature.bind(self, *args, **kwargs)
         given.apply_defaults()
         arguments = {k: v for k, v in given.arguments.items() if k != "self"}
         x, y = arguments["x"], arguments["y"]
         size = points_per_chunk(arguments["model"], x) if self.chunked else len(x)
+
+        def part(start: int, stop: int, **changed: Any) -> Any:
+            self.given_targets = None if targets is None else targets[start:stop]
+            try:
+                return call(self, **{**arguments, **changed})
+            finally:
+                self.given_targets = None
+
         if len(x) <= size:
-            result = call(self, **arguments)
+            result = part(0, len(x))
         else:  # chunk i is attacked with seed + i (chunk 0 as the whole batch would be)
             seed = arguments.get("seed", 0)
-            result = _joined([call(self, **{**arguments, "x": x[start : start + size],
-                                            "y": y[start : start + size],
-                                            **({"seed": seed + i} if "seed" in arguments
-                                               else {})})
+            result = _joined([part(start, start + size, x=x[start : start + size],
+                                   y=y[start : start + size],
+                                   **({"seed": seed + i} if "seed" in arguments else {}))
                               for i, start in enumerate(range(0, len(x), size))])
         name = self.name or type(self).__name__
         if not isinstance(result, AttackResult):

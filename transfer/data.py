@@ -18,7 +18,9 @@ class Dataset:
     """Train and test tensors of one data source.
 
     ``x_*`` are float32 of shape ``(n, *input_shape)``, ``y_*`` int64 class indices, and ``bounds``
-    the valid input range ``(lo, hi)`` that every attack must respect. ``spec`` names the data
+    the valid input range ``(lo, hi)`` that every attack must respect. ``targets_test``, when the
+    data name one, is the target class of each test point for targeted attacks
+    (``target = "dataset"``; TransferAttack's ``targeted_label``). ``spec`` names the data
     exactly (source and parameters); it is part of every trained model's cache key.
     """
 
@@ -30,6 +32,7 @@ class Dataset:
     class_names: tuple[str, ...]
     bounds: tuple[float, float]
     spec: dict[str, Any] = field(default_factory=dict)
+    targets_test: torch.Tensor | None = None  # a target class per test point, or none
 
     def __post_init__(self) -> None:
         for part in ("x_train", "x_test"):
@@ -47,6 +50,10 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
+
+    def targets_of(self, index: torch.Tensor) -> torch.Tensor | None:
+        """The target classes of the test points ``index`` (``targets_test``), or ``None``."""
+        return None if self.targets_test is None else self.targets_test[index]
 
     @property
     def n_classes(self) -> int:
@@ -76,6 +83,7 @@ class Dataset:
             class_names=self.class_names,
             bounds=self.bounds,
             spec={**self.spec, "half": part, "half_seed": seed},
+            targets_test=self.targets_test,
         )
 
 

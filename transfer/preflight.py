@@ -12,7 +12,7 @@ from typing import Any
 from .checkpoints import CheckpointError, locate
 from .context import Context
 from .data import Dataset
-from .specs import DatasetSpec, ModelSpec
+from .specs import AttackSpec, DatasetSpec, ModelSpec
 from .store import sqlite_path
 from .validation import ConfigError, component_specs
 
@@ -63,6 +63,12 @@ def preflight(
             log(f"n_points = {wanted} is more than the {available} test points of {spec.name}; "
                 f"using all {available}")
             tags["transfer.n_points_used"] = str(available)
+        wants_targets = [where for where, attack in attack_specs(context.config)
+                         if attack.params.get("target") == "dataset"]
+        if wants_targets and data.targets_test is None:
+            raise ConfigError(f"{', '.join(wants_targets)}params.target = \"dataset\": {field} "
+                              f"({spec.name}) names no target class per test point (image-folder: "
+                              "a labels.csv with a targeted_label column)")
         if len(data.y_train) == 0:
             untrained = [f"{where}{m.name}" for where, m in model_specs(context.config)
                          if context.traits(m).trains(m)]
@@ -84,6 +90,12 @@ def model_specs(config: Any) -> list[tuple[str, ModelSpec]]:
     """Every model spec of a config with its path (``models.0.``)."""
     return [(where, spec) for where, spec in component_specs(config)
             if isinstance(spec, ModelSpec)]
+
+
+def attack_specs(config: Any) -> list[tuple[str, AttackSpec]]:
+    """Every attack spec of a config with its path (``attacks.0.``)."""
+    return [(where, spec) for where, spec in component_specs(config)
+            if isinstance(spec, AttackSpec)]
 
 
 def artifacts_writable(tracking_uri: str) -> None:

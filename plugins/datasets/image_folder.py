@@ -4,7 +4,8 @@
 - torchvision's ``ImageFolder``: one sub-folder per class (class names: the sub-folders, sorted);
 - TransferAttack's: the images plus a ``labels.csv`` with ``filename,label[,targeted_label]`` (the
   images next to it or in ``images/``; labels are class indices, e.g. ImageNet's 0..999, and
-  ``classes`` gives their number when the file does not hold the largest).
+  ``classes`` gives their number when the file does not hold the largest). The targeted labels
+  become the dataset's ``targets_test``, the targets of an attack with ``target = "dataset"``.
 
 Every image is read with Pillow as RGB (``channels = 1``: grey), its shorter side resized to
 ``resize`` (default ``size``), center-cropped to ``size`` x ``size``, and scaled to [0, 1]. By
@@ -36,11 +37,12 @@ def _folder(root: str) -> Path:
     return folder.resolve()
 
 
-def _listing(folder: Path, classes: int | None) -> tuple[list[Path], list[int], tuple[str, ...]]:
-    """(image files, labels, class names) of either layout."""
+def _listing(folder: Path, classes: int | None
+             ) -> tuple[list[Path], list[int], tuple[str, ...], list[int] | None]:
+    """(image files, labels, class names, target labels or ``None``) of either layout."""
     table = folder / "labels.csv"
     if table.is_file():
-        files, labels = [], []
+        files, labels, targeted = [], [], []
         with table.open(newline="") as stream:
             for row in csv.DictReader(stream):
                 if "filename" not in row or "label" not in row:
@@ -54,12 +56,18 @@ def _listing(folder: Path, classes: int | None) -> tuple[list[Path], list[int], 
                                            f"nor in {folder / 'images'}")
                 files.append(found)
                 labels.append(int(row["label"]))
+                if row.get("targeted_label") not in (None, ""):
+                    targeted.append(int(row["targeted_label"]))
         if not files:
             raise ValueError(f"{table} lists no image")
-        count = classes or max(labels) + 1
-        if min(labels) < 0 or max(labels) >= count:
-            raise ValueError(f"{table}: labels must lie in 0..{count - 1} (classes = {count})")
-        return files, labels, tuple(str(c) for c in range(count))
+        if targeted and len(targeted) != len(files):
+            raise ValueError(f"{table}: targeted_label is given for {len(targeted)} of "
+                             f"{len(files)} images; give it for every image or none")
+        count = classes or max(labels + targeted) + 1
+        if min(labels + targeted) < 0 or max(labels + targeted) >= count:
+            raise ValueError(f"{table}: labels and targeted labels must lie in 0..{count - 1} "
+                             f"(classes = {count})")
+        return files, labels, tuple(str(c) for c in range(count)), targeted or None
     names = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
     files, labels = [], []
     for index, name in enumerate(names):
@@ -70,7 +78,7 @@ def _listing(folder: Path, classes: int | None) -> tuple[list[Path], list[int], 
     if not files:
         raise DataFilesMissing(f"dataset image-folder: {folder} has neither labels.csv nor "
                                f"class sub-folders holding images ({', '.join(EXTENSIONS)})")
-    return files, labels, names
+    return files, labels, names, None
 
 
 def _read(path: Path, size: int, resize: int, channels: int) -> np.ndarray:
@@ -101,7 +109,7 @@ def image_folder(root: str, size: int = 224, resize: int | None = None, channels
     if resize is not None and resize < size:
         raise ValueError(f"resize ({resize}) must be at least size ({size})")
     folder = _folder(root)
-    files, labels, names = _listing(folder, classes)
+    files, labels, names, targeted = _listing(folder, classes)
     y = torch.as_tensor(labels, dtype=torch.int64)
     index = torch.arange(len(files))
     if limit is not None:
@@ -117,9 +125,11 @@ def image_folder(root: str, size: int = 224, resize: int | None = None, channels
         train, test = stratified_split(y.numpy(), 1 - train_fraction, seed)
     else:
         train, test = np.zeros(0, dtype=np.int64), np.arange(len(y))
+    targets = (None if targeted is None
+               else torch.as_tensor(targeted, dtype=torch.int64)[index][test])
     return Dataset(
         name="image-folder", x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
-        class_names=names, bounds=(0.0, 1.0),
+        class_names=names, bounds=(0.0, 1.0), targets_test=targets,
         spec={"name": "image-folder", "root": str(folder), "size": size, "resize": resize,
               "channels": channels, "classes": len(names), "train_fraction": train_fraction,
               "limit": limit, "seed": seed, "sha256": digest.hexdigest()},

@@ -113,8 +113,14 @@ class RayExecutor(Executor):
                                           started, now_ms())
                     yield outcome
         finally:
-            for ref in pending:  # Ctrl-C, or the runner stopped early: stop the rest
-                ray.cancel(ref, force=True)
+            # Ctrl-C, or the runner stopped early: cancel the rest. Not ``force``: killing the
+            # worker of a running task races with its reply and can abort Ray's driver (Ray
+            # 2.60); a running task is interrupted, and ``close`` stops a local Ray anyway.
+            for ref in pending:
+                try:
+                    ray.cancel(ref)
+                except Exception:  # already finished, or Ray is shutting down
+                    pass
 
     def close(self) -> None:
         if self._started:
