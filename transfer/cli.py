@@ -109,6 +109,10 @@ def study_config(name: str, plugins_dir: str | None) -> None:
 @click.option("--executor-option", "executor_options", multiple=True, metavar="KEY=VALUE",
               help="An executor setting (values are YAML), e.g. --executor-option address=auto "
                    "or num_cpus=4 for ray.")
+@click.option("--amp", is_flag=True,
+              help="Mixed precision in the models' forward passes (attacks, predictions): "
+                   "float16 on CUDA, bfloat16 on the CPU; training stays float32. An --amp run is "
+                   "a study run of its own.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress bars for cells and model training (on a terminal only).")
 @click.option("--strict", is_flag=True,
@@ -125,6 +129,7 @@ def study_run(
     experiment: str | None,
     executor: str,
     executor_options: tuple[str, ...],
+    amp: bool,
     progress: bool,
     strict: bool,
     data_root: str | None,
@@ -160,6 +165,7 @@ def study_run(
             data, registry=registry, tracking_uri=tracking_uri, experiment=experiment,
             device=device, executor=executor, plugins_dir=plugins_dir, progress=bar,
             executor_options=apply_overrides({}, executor_options, "--executor-option"),
+            amp=amp,
             log=lambda message: console.print(f"[dim]{message}[/dim]", soft_wrap=True),
         )
     except (ConfigError, ConfigFileError, KeyError, ValueError, TrackingUnavailable) as error:

@@ -30,12 +30,14 @@ class Context(Generic[ConfigT]):
     """Handed to ``Study.run``: the validated config, the registry, the device, the model cache."""
 
     def __init__(
-        self, registry: Registry, config: ConfigT, device: torch.device, cache: ModelCache
+        self, registry: Registry, config: ConfigT, device: torch.device, cache: ModelCache,
+        amp: bool = False,
     ) -> None:
         self.registry = registry
         self.config = config
         self.device = device
         self.cache = cache
+        self.amp = amp  # mixed precision in every model's forward pass (training stays float32)
         self.models_used: dict[str, ModelRecord] = {}
         self._datasets: dict[str, Dataset] = {}
         self._memo: dict[Any, Any] = {}
@@ -67,6 +69,7 @@ class Context(Generic[ConfigT]):
         untrained = build(self.registry, spec)
         untrained.registry = self.registry
         model, record = self.cache.get(spec, untrained, dataset, seed, self.device)
+        model.amp = self.amp
         self.models_used[record.key] = record
         return model
 

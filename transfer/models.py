@@ -43,6 +43,7 @@ class Model(ABC):
         self.n_classes: int | None = None
         self.read_only = False
         self.registry: Registry | None = None  # set by the study: other plugins it may build
+        self.amp = False  # mixed precision in the forward pass (``--amp``; set by the study)
 
     @property
     def has_gradients(self) -> bool:

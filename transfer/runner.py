@@ -126,7 +126,7 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
         return
     log(f"training {len(keys)} models first, as parallel tasks")
     trainer = ModelTask(task.config, task.device, task.plugins_dir, task.cache_dir,
-                        task.tracking_uri, task.ship_models)
+                        task.tracking_uri, task.ship_models, task.amp)
     cells = [Cell.make("train", key=key, index=index) for key, index in keys.items()]
     for outcome in runner.run(trainer, cells):
         if outcome.error is not None:
@@ -145,6 +145,7 @@ def run_study(
     device: str = "auto",
     executor: str = "local",
     executor_options: dict[str, Any] | None = None,
+    amp: bool = False,
     plugins_dir: str | None = None,
     cache_dir: str | None = None,
     progress: Progress | None = None,
@@ -168,7 +169,8 @@ def run_study(
     except TypeError as error:
         raise ConfigError(f"--executor-option for {executor}: {error}") from None
     task = CellTask(resolved, device, plugins_dir and str(Path(plugins_dir).resolve()),
-                    str(Path(cache_dir).resolve()), tracking_uri, ship_models=runner.parallel)
+                    str(Path(cache_dir).resolve()), tracking_uri, ship_models=runner.parallel,
+                    amp=amp)
     context = task.prepare(registry, study, config)
     experiment = experiment or config.study
     run_tags = preflight(context, experiment, log)
@@ -177,7 +179,8 @@ def run_study(
 
     tracker = Tracker(tracking_uri)
     experiment_id = tracker.experiment(experiment)
-    config_hash = stable_hash(resolved)
+    # mixed precision changes the numbers: an --amp run is its own study run, never resumed into
+    config_hash = stable_hash([resolved, "amp"] if amp else resolved)
     lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
                         holds=f"this {config.study} config in experiment {experiment!r}")
     lock.acquire()
@@ -186,7 +189,8 @@ def run_study(
         parent, stored, complete = tracker.open_study(
             experiment_id, config.study, config_hash, resolved
         )
-        tracker.log_environment(parent, str(torch_device), executor, run_tags)
+        tracker.log_environment(parent, str(torch_device), executor,
+                                {**run_tags, **({"transfer.amp": "1"} if amp else {})})
         cells = study.plan(config)
         results = read_back(study, cells, stored, log)
         todo = [cell for cell in cells if cell not in results]

@@ -43,6 +43,7 @@ class CellTask:
     cache_dir: str | None = None
     tracking_uri: str | None = None  # where a model missing from the cache may be fetched
     ship_models: bool = False  # send the files of the models trained here with the outcome
+    amp: bool = False  # mixed precision in the models' forward passes (``--amp``)
     _context: Context[Any] | None = field(default=None, repr=False, compare=False)
     _study: Study[Any, Any] | None = field(default=None, repr=False, compare=False)
 
@@ -58,7 +59,7 @@ class CellTask:
         if self._context is not None:
             return self._context
         state = stable_hash([self.config, self.device, self.plugins_dir, self.cache_dir,
-                             self.tracking_uri])
+                             self.tracking_uri, self.amp])
         if registry is None and state in _PREPARED:
             self._study, self._context = _PREPARED[state]
             return self._context
@@ -68,7 +69,7 @@ class CellTask:
         fetch = store_fetcher(self.tracking_uri) if self.tracking_uri else None
         self._study = study
         self._context = Context(registry, config, resolve_device(self.device),
-                                ModelCache(self.cache_dir, fetch))
+                                ModelCache(self.cache_dir, fetch), self.amp)
         _PREPARED.clear()
         _PREPARED[state] = (self._study, self._context)
         return self._context

@@ -230,8 +230,14 @@ class TorchModel(Model):
         return self.net
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's output in float32; with ``amp``, computed under autocast (float16 on
+        CUDA, bfloat16 on the CPU), so attacks and predictions run in mixed precision."""
         assert self.net is not None, "model is not trained"
-        return self.net(x.to(self.device))
+        if not self.amp:
+            return self.net(x.to(self.device))
+        kind = self.device.type
+        with torch.autocast(kind, dtype=torch.float16 if kind == "cuda" else torch.bfloat16):
+            return self.net(x.to(self.device)).float()
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
