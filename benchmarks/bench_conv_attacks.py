@@ -6,7 +6,7 @@ same batch up to float rounding (the largest difference is printed).
 
 torchattacks is the peer library: ``pip install -e ".[bench]"`` (it is not needed otherwise).
 
-    python benchmarks/bench_conv_attacks.py [--points 256] [--repeats 3] [--steps 10]
+    python benchmarks/bench_conv_attacks.py [--points 256] [--repeats 5] [--steps 10]
 """
 
 from __future__ import annotations
@@ -39,21 +39,26 @@ def bare(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, alpha: fl
     return torch.cat(out)
 
 
-def timed(call: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:
-    call()  # warm-up
-    times, result = [], None
+def interleaved(calls: dict[str, Callable[[], torch.Tensor]], repeats: int
+                ) -> dict[str, tuple[float, torch.Tensor]]:
+    """The median time and the result of each call, the calls taking turns in every repeat (so
+    that a machine that speeds up or slows down over the run favours none of them)."""
+    for call in calls.values():
+        call()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    results: dict[str, torch.Tensor] = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = call()
-        times.append(time.perf_counter() - start)
-    assert result is not None
-    return statistics.median(times), result
+        for name, call in calls.items():
+            start = time.perf_counter()
+            results[name] = call()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]), results[name]) for name in calls}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
     try:
@@ -78,18 +83,22 @@ def main() -> None:
             alpha = EPS if steps == 1 else 2.5 * EPS / steps
             attack = (registry.create("attack", "fgsm") if steps == 1 else
                       registry.create("attack", "pgd", steps=steps, random_start=False))
-            ours, ours_x = timed(lambda a=attack, m=model: a(m, x, y, EPS,
-                                                            bounds=(0.0, 1.0)).x_adv,
-                                 args.repeats)
-            best = min((timed(lambda b=b, s=steps, al=alpha, n=net: bare(n, x, y, s, al, b),
-                              args.repeats)[0], b) for b in (args.points, 128, 64, 32))
-            peer, diff = float("nan"), float("nan")
+            calls: dict[str, Callable[[], torch.Tensor]] = {
+                "ours": lambda a=attack, m=model: a(m, x, y, EPS, bounds=(0.0, 1.0)).x_adv,
+                **{str(b): (lambda b=b, s=steps, al=alpha, n=net: bare(n, x, y, s, al, b))
+                   for b in (args.points, 128, 64, 32)}}
             if torchattacks is not None:
                 other = (torchattacks.FGSM(net, eps=EPS) if steps == 1 else
                          torchattacks.PGD(net, eps=EPS, alpha=alpha, steps=steps,
                                           random_start=False))
-                peer, peer_x = timed(lambda o=other: o(x, y), args.repeats)
-                diff = (ours_x - peer_x).abs().max().item()
+                calls["peer"] = lambda o=other: o(x, y)
+            timings = interleaved(calls, args.repeats)
+            ours, ours_x = timings["ours"]
+            best = min((timings[str(b)][0], b) for b in (args.points, 128, 64, 32))
+            peer, diff = float("nan"), float("nan")
+            if "peer" in timings:
+                peer = timings["peer"][0]
+                diff = (ours_x - timings["peer"][1]).abs().max().item()
             batch = "all" if best[1] == args.points else str(best[1])
             print(f"{family.removeprefix('timm:'):10}{name:8}{ours:9.3f}{best[0]:9.3f}"
                   f"{batch:>9}{peer:9.3f}{ours / best[0]:11.2f}{ours / peer:11.2f}{diff:10.2e}")
