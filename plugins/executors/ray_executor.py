@@ -20,6 +20,7 @@ store, else trained. Ctrl-C cancels the tasks still running.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +37,32 @@ def _run(task: Callable[[Cell], Outcome], cell: Cell, env: dict[str, str], threa
     os.environ.update(env)
     torch.set_num_threads(threads)
     return task(cell)
+
+
+class _Signals:
+    """SIGINT and SIGTERM recorded instead of raised while Ray calls run (an exception raised
+    inside one can abort Ray's driver); ``check`` raises ``KeyboardInterrupt`` between them."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.previous: dict[int, Any] = {}
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[number] = signal.signal(number, self._record)
+            except ValueError:  # not the main thread: signals stay as they are
+                break
+
+    def _record(self, number: int, frame: Any) -> None:
+        self.received.append(number)
+
+    def check(self) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous = {}
 
 
 class RayExecutor(Executor):
@@ -101,9 +128,11 @@ class RayExecutor(Executor):
         threads = max(1, int(self.cpus_per_task))
         shared = ray.put(task)
         pending = {remote.remote(shared, cell, env, threads): (cell, now_ms()) for cell in cells}
+        stop = _Signals()  # Ctrl-C never lands inside a Ray call: the loop checks between waits
         try:
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+                stop.check()
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 for ref in done:
                     cell, started = pending.pop(ref)
                     try:
@@ -113,13 +142,20 @@ class RayExecutor(Executor):
                                           started, now_ms())
                     yield outcome
         finally:
-            # Ctrl-C, or the runner stopped early: cancel the rest. Not ``force``: killing the
-            # worker of a running task races with its reply and can abort Ray's driver (Ray
-            # 2.60); a running task is interrupted, and ``close`` stops a local Ray anyway.
+            stop.restore()
+            # Ctrl-C, or the runner stopped early: cancel the rest, then let the cancellations
+            # (and replies already on their way) arrive before Ray is shut down. Not ``force``,
+            # and no shutdown with replies in flight: either races in Ray 2.60's driver and can
+            # abort it ("Tried to complete task that was not pending").
             for ref in pending:
                 try:
                     ray.cancel(ref)
                 except Exception:  # already finished, or Ray is shutting down
+                    pass
+            if pending:
+                try:
+                    ray.wait(list(pending), num_returns=len(pending), timeout=30)
+                except Exception:
                     pass
 
     def close(self) -> None:
