@@ -61,6 +61,12 @@ def _finding(tests: list[tuple[float, float, float]], evidence: str) -> Finding:
     return Finding("INCONCLUSIVE", value, evidence)
 
 
+def _shifted(test: Any, points: int) -> str:
+    """``(×ratio; n points; p(smaller) = ..., p(larger) = ...)``: a ``shift`` test in words."""
+    return (f"(×{test[2]:.2f}; {points} points; p(smaller) = {test[0]:.2g}, "
+            f"p(larger) = {test[1]:.2g})")
+
+
 def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
     done = cells(results)
     sizes = measured_sizes(config, done)
@@ -80,8 +86,7 @@ def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
         test = shift(before, after)
         tests.append(test)
         parts.append(f"{spec.label}, n {a.size} → {b.size}: mean {before.mean():.3f} → "
-                     f"{after.mean():.3f} (×{test[2]:.2f}; {len(before)} points; p(smaller) = "
-                     f"{test[0]:.2g}, p(larger) = {test[1]:.2g})")
+                     f"{after.mean():.3f} {_shifted(test, len(before))}")
     tail = f"; not interpolating: {', '.join(left_out)}" if left_out else ""
     if not tests:
         return Finding("INCONCLUSIVE", math.nan, "no model interpolates at both the smallest "
@@ -107,8 +112,7 @@ def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
             test = shift(before, after)
             tests.append(test)
             parts.append(f"{label} vs {other}: {after.mean():.3f} vs {before.mean():.3f} "
-                         f"(×{test[2]:.2f}; {len(before)} points; p(smaller) = {test[0]:.2g}, "
-                         f"p(larger) = {test[1]:.2g})")
+                         f"{_shifted(test, len(before))}")
     if not tests:
         return Finding("INCONCLUSIVE", math.nan, "needs an interpolating and a non-interpolating "
                                                  "model of the same family at the largest size")
