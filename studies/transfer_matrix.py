@@ -22,7 +22,7 @@ family trained on different data; the white-box rate is then ``whitebox_success`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -34,6 +34,7 @@ from transfer import (
     Cell,
     CellResult,
     Context,
+    Model,
     NotApplicable,
     Rate,
     Study,
@@ -145,9 +146,10 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
         source_fooled = source.predict(x_adv) != y
         delta = x_adv - x
         targets: dict[str, TargetOutcome] = {}
+        points = (data.fingerprint, tuple(index.tolist()))  # clean predictions serve every cell
         for label in config.target_labels():
             target = ctx.model(config.model(label), target_data, config.seed)
-            target_right = target.predict(x) == y
+            target_right = ctx.remember(("clean", label, points), _correct(target, x, y))
             predicted = target.predict(x_adv)
             target_fooled = predicted != y
             both = source_right & target_right
@@ -180,6 +182,10 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
         from .transfer_matrix_report import summarize
 
         return summarize(config, self.plan(config), results)
+
+
+def _correct(model: Model, x: torch.Tensor, y: torch.Tensor) -> Callable[[], torch.Tensor]:
+    return lambda: model.predict(x) == y
 
 
 @hookimpl
