@@ -25,7 +25,7 @@ from transfer import (
 from transfer.attack_checks import AttackOutputError, check_attack_output
 from transfer.context import train_model
 from transfer.executors import Outcome
-from transfer.results import CellResult
+from transfer.results import CellResult, NotApplicable, encode
 from transfer.tracking import CELL_KEY, PARENT, RESULT_FILE, Tracker
 
 from .conftest import tiny_config
@@ -156,9 +156,25 @@ def test_nan_metrics_are_logged_as_nan(tracking_uri):
     parent, _, _ = tracker.open_study(experiment, "nan", "hash", {})
     result = WithNaN(rate=math.nan, other=0.5)
     outcome = Outcome(Cell.make("nan", model="m"), result, None, [], 1, 2)
-    child = tracker.log_cell(experiment, parent, outcome, 1, [])
+    child = tracker.cells.log(experiment, parent, outcome, 1, [])
     metrics = MlflowClient(tracking_uri).get_run(child).data.metrics
     assert math.isnan(metrics["rate"]) and metrics["other"] == 0.5
+
+
+def test_a_reason_too_long_for_a_tag_is_read_back_whole_from_the_result_file(tracking_uri):
+    tracker = Tracker(tracking_uri)
+    experiment = tracker.experiment("long")
+    parent, _, _ = tracker.open_study(experiment, "long", "hash", {})
+    cells = {Cell.make("na", reason="short"): NotApplicable(reason="no gradients"),
+             Cell.make("na", reason="long"): NotApplicable(reason="why " * 2000)}
+    for cell, result in cells.items():
+        tracker.cells.log(experiment, parent, Outcome(cell, result, None, [], 1, 2), 1, [])
+    stored = tracker.cells.finished(experiment, parent)
+    assert stored == {cell.key: [encode(result, 1)] for cell, result in cells.items()}
+    files = {run.data.tags[CELL_KEY]: [a.path for a in tracker.client.list_artifacts(
+        run.info.run_id)] for run in tracker.cells.children(experiment, parent)}
+    short, long = cells
+    assert files == {short.key: [], long.key: [RESULT_FILE]}
 
 
 def test_a_huge_eps_gives_valid_metric_names(tracking_uri):

@@ -63,6 +63,8 @@ def test_end_to_end_resume_and_records(tracking_uri, monkeypatch):
     # decision trees have no gradients: FGSM/PGD cells from them are explained n/a, noise runs
     na = [c for c in children if c.data.tags.get("transfer.status") == "n/a"]
     assert len(na) == 2 * 2 and all("gradients" in c.data.tags["transfer.reason"] for c in na)
+    # ... held by their tags alone (no result file, no dataset inputs): the resume reads them
+    assert not any(client.list_artifacts(c.info.run_id) or c.inputs.dataset_inputs for c in na)
     noise_from_tree = [c for c, r in first.results.items()
                        if c["source"] == "decision-tree" and c["attack"] == "noise"]
     assert len(noise_from_tree) == 2

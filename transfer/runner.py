@@ -206,7 +206,7 @@ def run_study(
         progress.start(len(cells), len(results))
         for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
             model_runs = tracker.record_models(adopted(outcome, context.cache))
-            tracker.log_cell(experiment_id, parent, outcome, study.result_format, model_runs)
+            tracker.cells.log(experiment_id, parent, outcome, study.result_format, model_runs)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
             else:

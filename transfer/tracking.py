@@ -1,5 +1,5 @@
-"""What a study writes to MLflow (with ``store`` and ``store_lock``, the only modules of
-``transfer`` that import mlflow).
+"""What a study writes to MLflow (with ``store``, ``store_lock``, ``cell_runs`` and ``model_runs``,
+the only modules of ``transfer`` that import mlflow).
 
 A study is a parent run (tagged with its config hash, so re-running the same config resumes it);
 each cell is a nested child run tagged with its cell key; every trained model is a run of the
@@ -17,20 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.entities import DatasetInput, Metric, Param, RunTag
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
+from .cell_runs import CELL_KEY, PARENT, RESULT_FILE, ROLE, CellRuns, batched, metric_key
 from .environment import code_version, environment
-from .executors import Outcome
 from .model_runs import MODEL_KEY, ModelRuns
-from .results import NotApplicable, ResultFormatError, encode
+from .results import ResultFormatError
 from .store import connect, default_tracking_uri, sqlite_path
 from .store_lock import StoreLock
 from .summary import Summary
 
-ROLE, CONFIG_HASH, CELL_KEY = "transfer.role", "transfer.config_hash", "transfer.cell_key"
-PARENT = "mlflow.parentRunId"
-RESULT_FILE = "cell_result.json"
+__all__ = ["CELL_KEY", "PARENT", "RESULT_FILE", "ROLE", "Tracker"]  # with ``cell_runs``'s names
+CONFIG_HASH = "transfer.config_hash"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
 NOTE = "mlflow.note.content"
@@ -42,23 +41,13 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
 
 
-def metric_key(name: str) -> str:
-    """``name`` with the characters MLflow refuses in a metric name (``+`` of ``1e+20``, say)
-    replaced by ``_``."""
-    return re.sub(r"[^/\w.\- :]", "_", name)
-
-
-def _batched(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 class Tracker:
     """A thin, explicit layer over ``MlflowClient`` (no global fluent state)."""
 
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or default_tracking_uri()
         self.client = connect(self.uri)
-        self.inputs: list[DatasetInput] = []  # the study's datasets, logged on every run
+        self.cells = CellRuns(self.client)
         self.description = ""
         self.models = ModelRuns(self.client, self.experiment)
 
@@ -111,11 +100,11 @@ class Tracker:
             run_id = previous[0].info.run_id
             complete = (previous[0].info.status == "FINISHED"  # and summarized by this code
                         and previous[0].data.tags.get(SUMMARY_CODE) == code_version())
-            for child in self._children(experiment_id, run_id):
+            for child in self.cells.children(experiment_id, run_id):
                 if child.info.status == "RUNNING":
                     self.client.set_terminated(child.info.run_id, "KILLED")
             self.client.update_run(run_id, status="RUNNING")
-            return run_id, self.finished_cells(experiment_id, run_id), complete
+            return run_id, self.cells.finished(experiment_id, run_id), complete
         run = self.client.create_run(
             experiment_id,
             tags={ROLE: "study", CONFIG_HASH: config_hash, "transfer.study": study},
@@ -123,7 +112,7 @@ class Tracker:
         )
         run_id = run.info.run_id
         params = [Param(k, str(v)[:6000]) for k, v in _flatten(config).items()]
-        for batch in _batched(params, 100):
+        for batch in batched(params, 100):
             self.client.log_batch(run_id, params=batch)
         self.client.log_dict(run_id, config, "config.json")
         return run_id, {}, False
@@ -134,52 +123,13 @@ class Tracker:
         tests, and its datasets as dataset inputs (also logged on every cell run)."""
         from .dataset_inputs import dataset_inputs
 
-        self.inputs = dataset_inputs(datasets)
+        self.cells.inputs = dataset_inputs(datasets)
         self.description = description
         self.client.set_tag(run_id, NOTE, description)
         if theory:
             self.client.set_tag(run_id, THEORY, theory)
-        if self.inputs:
-            self.client.log_inputs(run_id, datasets=self.inputs)
-
-    def _children(self, experiment_id: str, parent: str) -> list[Any]:
-        runs: list[Any] = []
-        token = None
-        while True:
-            page = self.client.search_runs(
-                [experiment_id], filter_string=f"tags.`{PARENT}` = '{parent}'",
-                max_results=1000, page_token=token,
-            )
-            runs.extend(page)
-            token = page.token
-            if not token:
-                return runs
-
-    def finished_cells(
-        self, experiment_id: str, parent: str
-    ) -> dict[str, list[dict[str, Any] | ResultFormatError]]:
-        """Per cell key, the stored results of its finished child runs, newest first; a result
-        artifact that is missing or not JSON is a ``ResultFormatError`` (the cell runs again)."""
-        finished: dict[str, list[dict[str, Any] | ResultFormatError]] = {}
-        runs = sorted(self._children(experiment_id, parent), key=lambda r: -r.info.start_time)
-        with tempfile.TemporaryDirectory() as scratch:
-            for run in runs:
-                key = run.data.tags.get(CELL_KEY)
-                if run.info.status != "FINISHED" or key is None:
-                    continue
-                finished.setdefault(key, []).append(self._stored_result(run.info.run_id, scratch))
-        return finished
-
-    def _stored_result(self, run_id: str, scratch: str) -> dict[str, Any] | ResultFormatError:
-        try:
-            path = self.client.download_artifacts(run_id, RESULT_FILE, scratch)
-            stored = json.loads(Path(path).read_text())
-        except (OSError, ValueError, MlflowException) as error:
-            return ResultFormatError(f"{RESULT_FILE} of run {run_id} cannot be read: "
-                                     f"{str(error)[:200]}")
-        if not isinstance(stored, dict):
-            return ResultFormatError(f"{RESULT_FILE} of run {run_id} is not a JSON object")
-        return stored
+        if self.cells.inputs:
+            self.client.log_inputs(run_id, datasets=self.cells.inputs)
 
     def log_environment(
         self, run_id: str, device: str, executor: str, extra: dict[str, str] | None = None
@@ -191,56 +141,13 @@ class Tracker:
         self.client.log_batch(run_id, tags=tags)
         self.client.log_dict(run_id, described, "environment.json")
 
-    # --- cells ----------------------------------------------------------------------------------
-    def log_cell(
-        self, experiment_id: str, parent: str, outcome: Outcome, result_format: int,
-        model_runs: list[str],
-    ) -> str:
-        cell, result = outcome.cell, outcome.result
-        tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
-                "transfer.model_runs": ",".join(model_runs),
-                **{name: str(value)[:5000] for name, value in cell.params}}  # to group by
-        if isinstance(result, NotApplicable):
-            tags.update({"transfer.status": "n/a", "transfer.reason": result.reason[:5000]})
-        run = self.client.create_run(
-            experiment_id, start_time=outcome.started_ms, tags=tags, run_name=cell.label
-        )
-        run_id = run.info.run_id
-        try:
-            if self.inputs:
-                self.client.log_inputs(run_id, datasets=self.inputs)
-            status = self._log_cell_body(run_id, outcome, result_format)
-        except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
-            self.client.set_terminated(run_id, "KILLED")
-            raise
-        self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
-        return run_id
-
-    def _log_cell_body(self, run_id: str, outcome: Outcome, result_format: int) -> str:
-        result = outcome.result
-        params = [Param(k, str(v)) for k, v in outcome.cell.params]
-        metrics = []
-        if result is not None and not isinstance(result, NotApplicable):
-            # NaN (an undefined rate, say) is logged as NaN: a missing metric would look lost.
-            metrics = [Metric(metric_key(k), float(v), outcome.finished_ms, 0)
-                       for k, v in result.metrics().items()]
-            metrics += [Metric(metric_key(name), float(value), outcome.finished_ms, int(step))
-                        for name, points in result.series().items() for step, value in points]
-        for index, batch in enumerate(_batched(metrics, 1000) or [[]]):
-            self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
-        if result is None:
-            self.client.log_text(run_id, outcome.error or "", "traceback.txt")
-            return "FAILED"
-        self.client.log_dict(run_id, encode(result, result_format), RESULT_FILE)
-        return "FINISHED"
-
     # --- trained models -------------------------------------------------------------------------
     def record_models(self, records: list[dict[str, Any]]) -> list[str]:
         """Each trained model as one run of the models experiment (created once); their IDs."""
         return [self.models.run_of(record) for record in records]
 
     def models_of(self, parent: str, experiment_id: str) -> list[str]:
-        ids = {m for run in self._children(experiment_id, parent)
+        ids = {m for run in self.cells.children(experiment_id, parent)
                for m in run.data.tags.get("transfer.model_runs", "").split(",") if m}
         return sorted(ids)
 
@@ -283,7 +190,7 @@ class Tracker:
             self.client.set_tag(run_id, NOTE, f"{self.description}\n\n**Key figure** "
                                               f"(`{path}`):\n\n![{key}]({image})")
         metrics = [Metric(metric_key(k), float(v), 0, 0) for k, v in summary.metrics.items()]
-        for batch in _batched(metrics, 1000):
+        for batch in batched(metrics, 1000):
             self.client.log_batch(run_id, metrics=batch)
 
     def end(self, run_id: str, status: str) -> None:
