@@ -274,3 +274,23 @@ def test_a_plugin_whose_hook_raises_names_its_file(tmp_path):
     with pytest.raises(Exception, match=rf"plugin file:{folder / 'broken.py'} failed in "
                                         rf"register_models: RuntimeError: oops \(at .*broken.py:5"):
         load_registry(folder)
+
+
+def test_a_study_leaves_the_callers_garbage_collector_as_it_was(tracking_uri):
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # garbage once dropped, collectable only by the collector
+    alive = weakref.ref(cycle)
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    result = run_study(tiny_config(models=["logreg"], attacks=["fgsm"], eps=[0.1], n_points=20),
+                       tracking_uri=tracking_uri)
+    assert not result.failed
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == frozen
+    del cycle
+    gc.collect()  # frozen during the study, collectable again after it
+    assert alive() is None

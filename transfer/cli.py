@@ -12,14 +12,7 @@ from typing import Any
 
 import click
 
-from .cli_common import (
-    PLUGINS_DIR,
-    debug_mode,
-    fewer_collections,
-    lookup,
-    registry_of,
-    user_error,
-)
+from .cli_common import PLUGINS_DIR, debug_mode, lookup, registry_of, user_error
 from .report_command import report
 
 
@@ -161,7 +154,6 @@ def study_run(
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())
     registry = registry_of(plugins_dir)
-    restore_collector = fewer_collections()
     try:
         if Path(name_or_config).is_file():
             data = load_config(Path(name_or_config), overrides)
@@ -189,8 +181,6 @@ def study_run(
         console.print("[yellow]interrupted: finished cells are saved; run the same command "
                       "again to resume[/yellow]")
         sys.exit(130)
-    finally:
-        restore_collector()
     print_summary(make_console(), result.summary.terminal, result.summary.notes)
     console.print(
         f"{len(result.results)} cells done ({result.resumed} resumed), {len(result.failed)} failed"

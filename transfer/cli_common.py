@@ -3,9 +3,7 @@ turning a user's mistake into a one-line error (with ``--debug``, the traceback 
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -45,20 +43,3 @@ def lookup(registry: Any, kind: str, name: str) -> Any:
         return registry.get(kind, name)
     except KeyError as error:
         raise click.ClickException(str(error)) from None
-
-
-def fewer_collections() -> Callable[[], None]:
-    """Tune the garbage collector for a long study in this process; returns the undo.
-
-    The modules imported by now (torch, MLflow, scikit-learn) hold most of the process's objects
-    for its whole life: frozen, full collections stop re-scanning them; and a collection starts
-    every 50,000 allocations rather than 700. Together, seconds of a default study."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-    def undo() -> None:  # what the study left behind can be collected again (a caller's process)
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-    return undo

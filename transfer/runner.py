@@ -13,6 +13,7 @@ from .claims import Claim, Finding, add_to_summary, check
 from .context import Context
 from .device import resolve_device
 from .executors import Executor, Outcome
+from .garbage_collection import fewer_collections
 from .headlines import Headline, Measured, measure
 from .headlines import add_to_summary as add_headlines
 from .model_cache import ModelCache, default_cache_dir
@@ -136,6 +137,7 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
+@fewer_collections()
 def run_study(
     config_data: dict[str, Any],
     *,
