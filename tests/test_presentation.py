@@ -102,9 +102,11 @@ def test_the_mlflow_ui_shows_runs_description_datasets_and_key_figure(tmp_path):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     parent = client.get_run(run.run_id)
     children = client.search_runs([run.experiment_id], f"tags.`{PARENT}` = '{run.run_id}'")
-    for each in [parent, *children]:
+    for each in [parent, *children]:  # an n/a cell (FGSM on the tree) used no data
         names = {d.dataset.name for d in each.inputs.dataset_inputs}
-        assert names == {"digits-train", "digits-test"}, each.info.run_name
+        ran = each.data.tags.get("transfer.status") != "n/a"
+        assert names == ({"digits-train", "digits-test"} if ran else set()), each.info.run_name
+    assert sum(c.data.tags.get("transfer.status") == "n/a" for c in children) == 1
     assert all({"source", "attack", "eps"} <= set(c.data.tags) for c in children)
     assert all(CELL_KEY in c.data.tags for c in children)
 
