@@ -88,3 +88,15 @@ def test_ui_prints_the_mlflow_command():
     command = ui_command("sqlite:////data/x/mlflow.db")
     assert command.startswith("mlflow ui --backend-store-uri sqlite:////data/x/mlflow.db")
     assert "/data/x/mlartifacts" in command
+
+
+@pytest.mark.parametrize("command", [["study", "show", "transfer-matrix"], ["report"]])
+def test_reading_a_store_that_does_not_exist_says_so_and_creates_nothing(tmp_path, monkeypatch,
+                                                                         command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = invoke(*command)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"no MLflow store at {tmp_path / 'mlflow.db'}" in result.output
+    assert "transfer study run NAME" in result.output
+    assert list(tmp_path.iterdir()) == []  # no empty store left behind

@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from transfer import run_study
 from transfer.cli import cli
 from transfer.report_command import MARKERS
+from transfer.tracking import Tracker
 
 from .browser import browse
 from .conftest import tiny_config
@@ -108,8 +109,12 @@ def test_the_report_takes_study_names_and_fails_cleanly(store, tmp_path):
     unknown = CliRunner().invoke(cli, ["report", "lipschits", "--tracking-uri", uri])
     assert unknown.exit_code == 1 and "no study run or study named 'lipschits'" in unknown.output
     assert "lipschitz" in unknown.output and "Traceback" not in unknown.output
-    empty = CliRunner().invoke(cli, ["report", "--tracking-uri",
-                                     f"sqlite:///{tmp_path / 'empty.db'}", "-o",
-                                     str(tmp_path / "x.html")])
+    empty_uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    report_empty = ["report", "--tracking-uri", empty_uri, "-o", str(tmp_path / "x.html")]
+    absent = CliRunner().invoke(cli, report_empty)  # no store there: none is created
+    assert absent.exit_code == 1 and "no MLflow store at" in absent.output
+    assert not (tmp_path / "empty.db").exists()
+    Tracker(empty_uri)  # a store without study runs
+    empty = CliRunner().invoke(cli, report_empty)
     assert empty.exit_code == 1 and "holds no study run yet" in empty.output
     assert not (tmp_path / "x.html").exists()

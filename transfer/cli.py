@@ -215,10 +215,13 @@ def study_show(run: str, tracking_uri: str | None, verbose: bool) -> None:
     name (its latest run): transfer study show transfer-matrix
     """
     from .run_view import INTERNAL_TAGS, RunNotFound, describe, resolve_run, shown_tables
-    from .store import TrackingUnavailable
+    from .store import TrackingUnavailable, default_tracking_uri, missing_store
     from .terminal import make_console, print_summary
     from .tracking import Tracker
 
+    tracking_uri = tracking_uri or default_tracking_uri()
+    if missing := missing_store(tracking_uri):
+        raise click.ClickException(missing)
     try:
         tracker = Tracker(tracking_uri)
         info = describe(tracker.client, resolve_run(tracker.client, run))

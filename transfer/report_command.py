@@ -56,9 +56,12 @@ def report(runs: tuple[str, ...], tracking_uri: str | None, output: str, markdow
     from .report import gather, log_report, study_runs, verdict_counts
     from .report_page import render_html, render_markdown
     from .run_view import RunNotFound
-    from .store import TrackingUnavailable, run_url
+    from .store import TrackingUnavailable, default_tracking_uri, missing_store, run_url
     from .tracking import Tracker
 
+    tracking_uri = tracking_uri or default_tracking_uri()
+    if missing := missing_store(tracking_uri):
+        raise click.ClickException(missing)
     try:
         tracker = Tracker(tracking_uri)
         reports = [gather(tracker.client, run_id, tracker.uri)

@@ -55,6 +55,16 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
+def missing_store(uri: str) -> str | None:
+    """What to say when ``uri`` is a SQLite store that does not exist (a command that only reads
+    a store must not create an empty one), else ``None``."""
+    database = sqlite_path(uri)
+    if database is None or database.exists():
+        return None
+    return (f"no MLflow store at {database}: run a study in this folder first (transfer study run "
+            f"NAME), or point --tracking-uri / MLFLOW_TRACKING_URI at the store of your runs")
+
+
 def ui_command(uri: str) -> str:
     """The command that opens the dashboards on this store."""
     database = sqlite_path(uri)
