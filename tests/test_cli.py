@@ -8,6 +8,7 @@ import tomllib
 
 import pytest
 from click.testing import CliRunner
+from mlflow import MlflowClient
 
 from transfer import load_registry
 from transfer.cli import cli
@@ -77,6 +78,9 @@ def test_run_a_config_file_then_show_it(tmp_path, tracking_uri):
     assert result.exit_code == 0, result.output
     assert "transfer rate (%)" in result.output and "n/a" in result.output
     run_id = result.output.split("MLflow run:")[1].split()[0]
+    figures = MlflowClient(tracking_uri).list_artifacts(run_id, "figures")
+    assert "writing the summary to MLflow: " in result.output  # said before the quiet seconds
+    assert f" tables, {len(figures)} figures" in result.output and figures
     shown = invoke("study", "show", run_id, "--tracking-uri", tracking_uri)
     assert shown.exit_code == 0, shown.output
     assert "transfer_matrix" in shown.output and "FINISHED" in shown.output

@@ -221,6 +221,8 @@ def run_study(
         add_headlines(summary, measured)
         add_to_summary(summary, checked, study.theory)
         if not unchanged:
+            log(f"writing the summary to MLflow: {len(summary.tables)} tables, "
+                f"{len(summary.figures)} figures")  # seconds with no bar moving
             tracker.log_summary(parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
