@@ -94,7 +94,7 @@ def test_ui_prints_the_mlflow_command():
     assert "/data/x/mlartifacts" in command
 
 
-@pytest.mark.parametrize("command", [["study", "show", "transfer-matrix"], ["report"]])
+@pytest.mark.parametrize("command", [["study", "show", "transfer-matrix"], ["report"], ["ui"]])
 def test_reading_a_store_that_does_not_exist_says_so_and_creates_nothing(tmp_path, monkeypatch,
                                                                          command):
     monkeypatch.chdir(tmp_path)

@@ -264,9 +264,11 @@ def ui(tracking_uri: str | None, port: int, host: str) -> None:
     """Open the MLflow dashboards on the study store (runs `mlflow ui`)."""
     import shlex
 
-    from .store import default_tracking_uri, ui_command
+    from .store import default_tracking_uri, missing_store, ui_command
 
     uri = tracking_uri or default_tracking_uri()
+    if missing := missing_store(uri):
+        raise click.ClickException(missing)
     command = ui_command(uri)
     if not command.startswith("mlflow "):
         raise click.ClickException(f"{uri} is a server already: open it in a browser")
