@@ -68,7 +68,8 @@ class CellRuns:
                 reason = run.data.tags.get(REASON, "")
                 stored: dict[str, Any] | ResultFormatError
                 if run.data.tags.get(STATUS) == NOT_APPLICABLE and len(reason) < REASON_LIMIT:
-                    stored = encode(NotApplicable(reason=reason), 1)  # its tags say it all
+                    # its tags say it all (an n/a result reads the same in every format)
+                    stored = encode(NotApplicable(reason=reason), 1)
                 else:
                     stored = self._stored_result(run.info.run_id, scratch)
                 finished.setdefault(key, []).append(stored)
@@ -88,8 +89,8 @@ class CellRuns:
     def log(self, experiment_id: str, parent: str, outcome: Outcome, result_format: int,
             model_runs: list[str]) -> str:
         """The finished cell's child run of ``parent``; its ID. A cell that cannot run is its
-        tags alone when they hold its whole reason: it used no data and has no metrics, and
-        ``finished`` reads it back from them."""
+        tags and params alone when the tags hold its whole reason: it used no data and has no
+        metrics, and ``finished`` reads it back from its tags."""
         cell, result = outcome.cell, outcome.result
         tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
                 "transfer.model_runs": ",".join(model_runs),
