@@ -45,3 +45,29 @@ def test_small_models_are_never_chunked_and_the_variable_overrides(digits, softm
     assert points_per_chunk(softmax, digits.x_test) == len(digits.x_test)
     monkeypatch.setenv("TRANSFER_CHUNK", "16")
     assert points_per_chunk(softmax, digits.x_test) == 16
+
+
+def test_deepfool_goes_through_in_chunks_with_each_points_own_steps(digits, softmax,
+                                                                     monkeypatch):
+    import importlib
+
+    module = importlib.import_module("transfer.deepfool")  # the module, not the function
+    x = digits.x_test[:30]
+    basis = torch.linalg.qr(torch.randn(30, 64, 5, generator=torch.Generator().manual_seed(0)))[0]
+    whole = module.deepfool(softmax, x, bounds=digits.bounds)
+    whole_basis = module.deepfool(softmax, x, basis=basis)
+    seen: list[int] = []
+    gradients = module.class_gradients
+
+    def recorded(model, point, classes=None):
+        seen.append(len(point))
+        return gradients(model, point, classes)
+
+    monkeypatch.setattr(module, "class_gradients", recorded)
+    monkeypatch.setenv("TRANSFER_CHUNK", "7")  # chunks of 7, 7, 7, 7 and 2 points
+    for chunked, expected in ((module.deepfool(softmax, x, bounds=digits.bounds), whole),
+                              (module.deepfool(softmax, x, basis=basis), whole_basis)):
+        assert torch.allclose(chunked.total, expected.total, atol=1e-6)
+        assert torch.equal(chunked.iterations, expected.iterations)
+        assert torch.equal(chunked.unfooled, expected.unfooled)
+    assert seen and max(seen) <= 7 and 2 in seen

@@ -13,8 +13,8 @@ much of every step and the iterates stall on digits and MNIST, whose pixels are 
 and ``candidates`` keeps only the top classes of the clean logits (the paper keeps 10 on
 ImageNet): one backward pass per candidate, not per class.
 
-Batched: all points iterate together and only the not-yet-fooled ones are recomputed. On a binary
-linear model it takes exactly one step, r* = −f(x)·w/‖w‖²₂.
+Batched: all points of a chunk iterate together and only the not-yet-fooled ones are recomputed.
+On a binary linear model it takes exactly one step, r* = −f(x)·w/‖w‖²₂.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .chunking import points_per_chunk
 from .gradients import class_gradients
 
 if TYPE_CHECKING:
@@ -51,7 +52,17 @@ def deepfool(
     basis: torch.Tensor | None = None,
     candidates: int = 10,
 ) -> DeepFoolSteps:
-    """DeepFool's steps from ``x`` (see the module docstring); ``basis`` has shape (n, d, m)."""
+    """DeepFool's steps from ``x`` (see the module docstring); ``basis`` has shape (n, d, m).
+    The points go through in chunks sized to the memory at hand (``points_per_chunk``), as an
+    attack's do: each point's steps depend on that point alone."""
+    chunk = points_per_chunk(model, x)
+    if chunk < len(x):
+        parts = [deepfool(model, x[start : start + chunk], norm=norm, overshoot=overshoot,
+                          max_iter=max_iter, bounds=bounds, candidates=candidates,
+                          basis=None if basis is None else basis[start : start + chunk])
+                 for start in range(0, len(x), chunk)]
+        return DeepFoolSteps(*(torch.cat([getattr(part, name) for part in parts])
+                               for name in ("total", "iterations", "unfooled")))
     with torch.no_grad():
         clean = model.logits(x)
     label = clean.argmax(dim=1)
