@@ -32,6 +32,14 @@ def measured_sizes(config: Any, done: dict[tuple[str, Any], Any]) -> list[Any]:
     return [s for s in config.sizes if any((m.label, s) in done for m in config.models)]
 
 
+def at_largest_size(config: Any, results: Mapping[Cell, Any]) -> dict[str, Any]:
+    """Model label -> result, for the cells that ran at the largest size any cell ran at."""
+    done = cells(results)
+    sizes = measured_sizes(config, done)
+    return {} if not sizes else {m.label: done[(m.label, sizes[-1])] for m in config.models
+                                 if (m.label, sizes[-1]) in done}
+
+
 def paired(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """The distances of two cells at the points where both found one."""
     da, db = a.distances(), b.distances()
@@ -95,12 +103,9 @@ def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 
 def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    done = cells(results)
-    sizes = measured_sizes(config, done)
-    if not sizes:
+    at = at_largest_size(config, results)
+    if not at:
         return Finding("INCONCLUSIVE", math.nan, "no cell ran")
-    at = {m.label: done[(m.label, sizes[-1])] for m in config.models
-          if (m.label, sizes[-1]) in done}
     tests, parts = [], []
     for label, cell in at.items():
         if not cell.interpolates:
@@ -120,12 +125,9 @@ def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 
 def every_class_near_noise(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    done = cells(results)
-    sizes = measured_sizes(config, done)
-    if not sizes:
+    at = at_largest_size(config, results)
+    if not at:
         return Finding("INCONCLUSIVE", math.nan, "no cell ran")
-    at = {m.label: done[(m.label, sizes[-1])] for m in config.models
-          if (m.label, sizes[-1]) in done}
     shares: list[Rate] = []
     parts, contrast = [], []
     for label, cell in at.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from transfer.tracking import CELL_KEY
+from transfer.cell_runs import CELL_KEY
 
 
 def free_port() -> int:

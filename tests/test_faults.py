@@ -23,10 +23,11 @@ from transfer import (
     run_study,
 )
 from transfer.attack_checks import AttackOutputError, check_attack_output
+from transfer.cell_runs import CELL_KEY, PARENT, REASON_LIMIT, RESULT_FILE
 from transfer.context import train_model
 from transfer.executors import Outcome
 from transfer.results import CellResult, NotApplicable, encode
-from transfer.tracking import CELL_KEY, PARENT, RESULT_FILE, Tracker
+from transfer.tracking import Tracker
 
 from .conftest import tiny_config
 
@@ -166,7 +167,7 @@ def test_a_reason_too_long_for_a_tag_is_read_back_whole_from_the_result_file(tra
     experiment = tracker.experiment("long")
     parent, _, _ = tracker.open_study(experiment, "long", "hash", {})
     cells = {Cell.make("na", reason="short"): NotApplicable(reason="no gradients"),
-             Cell.make("na", reason="long"): NotApplicable(reason="why " * 2000)}
+             Cell.make("na", reason="long"): NotApplicable(reason="w" * REASON_LIMIT)}
     for cell, result in cells.items():
         tracker.cells.log(experiment, parent, Outcome(cell, result, None, [], 1, 2), 1, [])
     stored = tracker.cells.finished(experiment, parent)

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from sklearn.metrics import accuracy_score
 
 from transfer import Cell, Dataset, ModelSpec, Rate, evaluation_points, run_study, train_model
+from transfer.cell_runs import PARENT
 from transfer.studies.non_robust_features import NonRobustFeatures
 from transfer.studies.non_robust_features_claims import CLAIMS
 from transfer.studies.non_robust_features_construction import (
@@ -21,7 +22,6 @@ from transfer.studies.non_robust_features_construction import (
     starts,
 )
 from transfer.studies.non_robust_features_result import NonRobustResult
-from transfer.tracking import PARENT
 from transfer.validation import ConfigError, validate_config
 
 from .conftest import assert_claims_evaluated

@@ -10,8 +10,8 @@ import torch
 from mlflow import MlflowClient
 
 from transfer import ModelSpec, evaluation_points, rho_adv, run_study, train_model
+from transfer.cell_runs import PARENT
 from transfer.studies.robustness import Robustness, minimal_perturbations
-from transfer.tracking import PARENT
 from transfer.validation import ConfigError, validate_config
 
 from .conftest import assert_claims_evaluated

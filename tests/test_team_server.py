@@ -9,8 +9,8 @@ import json
 from mlflow import MlflowClient
 
 from transfer import load_registry
+from transfer.cell_runs import CELL_KEY, PARENT
 from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
-from transfer.tracking import CELL_KEY, PARENT
 from transfer.validation import validate_config
 
 from .processes import MlflowServer, transfer_command

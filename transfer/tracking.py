@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from .cell_runs import CELL_KEY, PARENT, RESULT_FILE, ROLE, CellRuns, batched, metric_key
+from .cell_runs import ROLE, CellRuns, batched, metric_key
 from .environment import code_version, environment
 from .model_runs import MODEL_KEY, ModelRuns
 from .results import ResultFormatError
@@ -28,7 +28,6 @@ from .store import connect, default_tracking_uri, sqlite_path
 from .store_lock import StoreLock
 from .summary import Summary
 
-__all__ = ["CELL_KEY", "PARENT", "RESULT_FILE", "ROLE", "Tracker"]  # with ``cell_runs``'s names
 CONFIG_HASH = "transfer.config_hash"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
