@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -126,8 +126,8 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
     if not keys:
         return
     log(f"training {len(keys)} models first, as parallel tasks")
-    trainer = ModelTask(task.config, task.device, task.plugins_dir, task.cache_dir,
-                        task.tracking_uri, task.ship_models, task.amp)
+    trainer = ModelTask(**{f.name: getattr(task, f.name) for f in fields(task)
+                           if not f.name.startswith("_")})  # the same settings, every one
     cells = [Cell.make("train", key=key, index=index) for key, index in keys.items()]
     for outcome in runner.run(trainer, cells):
         if outcome.error is not None:
