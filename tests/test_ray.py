@@ -5,6 +5,7 @@ user's mistake in the executor's options."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 from pathlib import Path
 
@@ -137,6 +138,45 @@ def test_a_wrong_executor_option_is_a_clear_error(tmp_path: Path):
     assert out.exit_code != 0 and "--executor-option 'address': expected KEY=VALUE" in out.output
 
 
+
+ISSUE_30 = ["--set", "n_points=60", "--set", "eps=[0.1]", "--set",
+            'models=["mlp","logreg","knn"]', "--set", 'attacks=["fgsm","noise"]']
+
+
+def _cell_metrics(client: MlflowClient, experiment: str) -> dict[str, dict[str, float]]:
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    return {r.data.tags[CELL_KEY]: r.data.metrics for r in runs if CELL_KEY in r.data.tags}
+
+
+def test_the_same_command_on_ray_and_local_logs_the_same_metrics_in_every_cell(tmp_path):
+    """The two commands of issue 30, in one store and model cache, at 2 torch threads each: every
+    metric of every cell is equal. An undefined rate (no trials, ``_n`` = 0) is NaN in both, and
+    NaN != NaN, which is what made the two look different."""
+    env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "2"}
+    for extra in (["--experiment", "local"],
+                  ["--experiment", "ray", "--executor", "ray", "--executor-option",
+                   "cpus_per_task=2"]):
+        process = transfer_command("study", "run", "transfer-matrix", *ISSUE_30, *extra,
+                                   "--no-progress", env=env, cwd=tmp_path)
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    local, remote = _cell_metrics(client, "local"), _cell_metrics(client, "ray")
+    assert len(local) == 6 and local.keys() == remote.keys()
+    undefined = []
+    for key, metrics in local.items():
+        assert metrics.keys() == remote[key].keys(), key
+        for name, value in metrics.items():
+            other = remote[key][name]
+            if math.isnan(value):
+                assert math.isnan(other), (key, name, other)
+                stem, _, target = name.partition(".")
+                trials = f"{stem.removesuffix('_ci_low').removesuffix('_ci_high')}_n.{target}"
+                assert metrics[trials] == remote[key][trials] == 0, (key, name)
+                undefined.append(name)
+            else:
+                assert value == other, (key, name, value, other)
+    assert undefined, "the noise cells should hold a rate with no trials (the NaN case)"
 
 
 def test_ctrl_c_cancels_the_tasks_marks_the_run_killed_and_the_rerun_resumes(tmp_path):
