@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from transfer import load_registry, stratified_split
-from transfer.adversarial_training import AdversarialExamples
+from transfer.training.adversarial import AdversarialExamples
 
 
 def bare_epoch(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, steps: int,

@@ -25,8 +25,8 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from transfer.cell_runs import CELL_KEY, PARENT
-from transfer.studies.transfer_matrix_report import heatmap
+from transfer.studies.transfer_matrix.report import heatmap
+from transfer.tracking.cell_runs import CELL_KEY, PARENT
 
 
 def command(folder: Path, cache: Path, *extra: str) -> float:

@@ -1,7 +1,7 @@
 """Peak memory of an attack on a large model as the number of points grows: PGD-2 on a
 random-initialised timm ``resnet50`` at 224 px on the CPU, with 32 and 256 points, each in a
-fresh process (its peak resident set size). Chunking (``transfer.chunking``) should keep the peak
-flat; ``--chunk 0`` disables it (everything at once) for comparison.
+fresh process (its peak resident set size). Chunking (``transfer.mathematics.chunking``) should
+keep the peak flat; ``--chunk 0`` disables it (everything at once) for comparison.
 
     python benchmarks/bench_memory.py [--points 32 256] [--architecture resnet50] [--chunk N]
 """

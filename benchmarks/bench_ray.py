@@ -21,9 +21,9 @@ from typing import Any
 from mlflow import MlflowClient
 
 from transfer import run_study
-from transfer.cell_runs import PARENT
-from transfer.config import read_default_config
-from transfer.plugin_manager import load_registry
+from transfer.cli.config_files import read_default_config
+from transfer.plugging.plugin_manager import load_registry
+from transfer.tracking.cell_runs import PARENT
 
 
 def timed_run(study: str, folder: Path, cache: Path, executor: str) -> tuple[float, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from transfer.cell_runs import CELL_KEY
+from transfer.tracking.cell_runs import CELL_KEY
 
 
 def free_port() -> int:

@@ -14,9 +14,9 @@ from mlflow import MlflowClient
 from torch import nn
 
 from transfer import ModelSpec, TorchModel, run_study, train_model
-from transfer.adversarial_training import AdversarialExamples, AdversarialTraining
-from transfer.model_cache import ModelCache
-from transfer.validation import ConfigError, validate_config
+from transfer.contracts.validation import ConfigError, validate_config
+from transfer.training.adversarial import AdversarialExamples, AdversarialTraining
+from transfer.training.model_cache import ModelCache
 
 PGD_TRAINING = {"method": "pgd", "eps": 0.1, "steps": 5}
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from transfer import ModelSpec, run_study, train_model
-from transfer.cli import cli
+from transfer.cli.main import cli
 
 CONFIG = {"study": "transfer-matrix", "n_points": 40, "eps": [0.1], "attacks": ["fgsm"],
           "models": [{"name": "mlp", "params": {"hidden": [32], "epochs": 5}}, "logreg"]}

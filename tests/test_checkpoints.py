@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from transfer import CheckpointError, ConfigError, ModelSpec, run_study, train_model
-from transfer.checkpoints import locate
+from transfer.training.checkpoints import locate
 
 
 @pytest.fixture(scope="module")

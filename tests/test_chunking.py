@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from transfer import ModelSpec, chunking, train_model
-from transfer.chunking import activation_bytes, points_per_chunk
+from transfer import ModelSpec, train_model
+from transfer.mathematics import chunking
+from transfer.mathematics.chunking import activation_bytes, points_per_chunk
 
 
 def test_one_points_activations_are_the_sum_of_its_layer_outputs():
@@ -51,7 +52,8 @@ def test_deepfool_goes_through_in_chunks_with_each_points_own_steps(digits, soft
                                                                      monkeypatch):
     import importlib
 
-    module = importlib.import_module("transfer.deepfool")  # the module, not the function
+    # the module, not the function
+    module = importlib.import_module("transfer.mathematics.deepfool")
     x = digits.x_test[:30]
     basis = torch.linalg.qr(torch.randn(30, 64, 5, generator=torch.Generator().manual_seed(0)))[0]
     whole = module.deepfool(softmax, x, bounds=digits.bounds)

@@ -12,26 +12,29 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from transfer import Cell, Rate, run_study, wilson_interval
-from transfer.cli import cli
-from transfer.environment import code_version
-from transfer.studies.ensemble_source import EnsembleResult
-from transfer.studies.ensemble_source_claims import CLAIMS as ENSEMBLE_CLAIMS
-from transfer.studies.lipschitz import LayerBound, LipschitzConfig, LipschitzResult
-from transfer.studies.lipschitz_claims import CLAIMS as LIPSCHITZ_CLAIMS
-from transfer.studies.noise_vs_adversarial import (
+from transfer.cli.main import cli
+from transfer.studies.ensemble_source.claims import CLAIMS as ENSEMBLE_CLAIMS
+from transfer.studies.ensemble_source.result import EnsembleResult
+from transfer.studies.lipschitz.bounds import LayerBound
+from transfer.studies.lipschitz.claims import CLAIMS as LIPSCHITZ_CLAIMS
+from transfer.studies.lipschitz.config import LipschitzConfig
+from transfer.studies.lipschitz.result import LipschitzResult
+from transfer.studies.noise_vs_adversarial.claims import CLAIMS as NOISE_CLAIMS
+from transfer.studies.noise_vs_adversarial.config import NoiseVsAdversarialConfig
+from transfer.studies.noise_vs_adversarial.result import (
     Curves,
     MinimalNorm,
-    NoiseVsAdversarialConfig,
     NoiseVsAdversarialResult,
     RatioRow,
 )
-from transfer.studies.noise_vs_adversarial_claims import CLAIMS as NOISE_CLAIMS
-from transfer.studies.subspace_dimension import SubspaceResult
-from transfer.studies.subspace_dimension_claims import CLAIMS as SUBSPACE_CLAIMS
-from transfer.studies.transfer_matrix import NAME, TransferMatrixConfig, TransferMatrixResult
-from transfer.studies.transfer_matrix import TargetOutcome as Outcome
-from transfer.studies.transfer_matrix_claims import CLAIMS
-from transfer.tracking import SUMMARY_CODE
+from transfer.studies.subspace_dimension.claims import CLAIMS as SUBSPACE_CLAIMS
+from transfer.studies.subspace_dimension.result import SubspaceResult
+from transfer.studies.transfer_matrix.claims import CLAIMS
+from transfer.studies.transfer_matrix.config import NAME, TransferMatrixConfig
+from transfer.studies.transfer_matrix.result import TargetOutcome as Outcome
+from transfer.studies.transfer_matrix.result import TransferMatrixResult
+from transfer.tracking.environment import code_version
+from transfer.tracking.tracker import SUMMARY_CODE
 
 from .conftest import tiny_config
 

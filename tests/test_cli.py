@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from transfer import load_registry
-from transfer.cli import cli
-from transfer.validation import validate_config
+from transfer.cli.main import cli
+from transfer.contracts.validation import validate_config
 
 
 def invoke(*args):
@@ -20,7 +20,7 @@ def invoke(*args):
 
 
 def test_help_imports_no_torch():
-    code = ("import sys; from click.testing import CliRunner; from transfer.cli import cli; "
+    code = ("import sys; from click.testing import CliRunner; from transfer.cli.main import cli; "
             "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
             "assert 'study' in r.output; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -87,7 +87,7 @@ def test_run_a_config_file_then_show_it(tmp_path, tracking_uri):
 
 
 def test_ui_prints_the_mlflow_command():
-    from transfer.store import ui_command
+    from transfer.tracking.store import ui_command
 
     command = ui_command("sqlite:////data/x/mlflow.db")
     assert command.startswith("mlflow ui --backend-store-uri sqlite:////data/x/mlflow.db")

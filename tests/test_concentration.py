@@ -15,12 +15,12 @@ import torch
 from scipy import stats
 
 from transfer import ModelSpec, run_study, train_model
+from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.concentration import Concentration
-from transfer.studies.concentration_bounds import cap_mean_distance, halfspace_mean_distance
-from transfer.studies.concentration_cover import greedy_cover
-from transfer.studies.concentration_sphere import nearest_error_on_sphere
-from transfer.studies.concentration_synthetic import measure, nearest_error_ambient
-from transfer.validation import ConfigError, validate_config
+from transfer.studies.concentration.bounds import cap_mean_distance, halfspace_mean_distance
+from transfer.studies.concentration.cover import greedy_cover
+from transfer.studies.concentration.sphere import nearest_error_on_sphere
+from transfer.studies.concentration.synthetic import measure, nearest_error_ambient
 
 from .conftest import assert_claims_evaluated
 

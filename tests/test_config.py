@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transfer.config import ConfigFileError, apply_overrides, load_config
+from transfer.cli.config_files import ConfigFileError, apply_overrides, load_config
 
 
 def test_overrides_parse_yaml_values_and_index_lists():

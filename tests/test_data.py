@@ -10,7 +10,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from transfer import Dataset
-from transfer.data import stratified_split
+from transfer.contracts.data import stratified_split
 
 
 def test_digits_is_the_real_embedded_data(digits):

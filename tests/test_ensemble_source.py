@@ -9,7 +9,8 @@ import torch
 from mlflow import MlflowClient
 
 from transfer import ConfigError, ModelSpec, evaluation_points, run_study, train_model
-from transfer.studies.ensemble_source import EnsembleModel, EnsembleSource
+from transfer.studies.ensemble_source import EnsembleSource
+from transfer.studies.ensemble_source.combined_model import EnsembleModel
 
 from .conftest import assert_claims_evaluated
 

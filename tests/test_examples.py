@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from transfer.config import load_config
-from transfer.validation import validate_config
+from transfer.cli.config_files import load_config
+from transfer.contracts.validation import validate_config
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.toml"))
 

@@ -22,12 +22,12 @@ from transfer import (
     load_registry,
     run_study,
 )
-from transfer.attack_checks import AttackOutputError, check_attack_output
-from transfer.cell_runs import CELL_KEY, PARENT, REASON_LIMIT, RESULT_FILE
-from transfer.context import train_model
-from transfer.executors import Outcome
-from transfer.results import CellResult, NotApplicable, encode
-from transfer.tracking import Tracker
+from transfer.contracts.attack_checks import AttackOutputError, check_attack_output
+from transfer.contracts.executors import Outcome
+from transfer.contracts.results import CellResult, NotApplicable, encode
+from transfer.tracking.cell_runs import CELL_KEY, PARENT, REASON_LIMIT, RESULT_FILE
+from transfer.tracking.tracker import Tracker
+from transfer.training.train_model import train_model
 
 from .conftest import tiny_config
 
@@ -123,7 +123,7 @@ def test_an_attack_that_breaks_its_contract_fails_its_cell(
     result = run_study(config, registry=faulty_registry, tracking_uri=tracking_uri)
     assert not result.results and len(result.failed) == 1
     message = next(iter(result.failed.values())).strip().splitlines()[-1]
-    assert message.startswith("transfer.attack_checks.AttackOutputError")
+    assert message.startswith("transfer.contracts.attack_checks.AttackOutputError")
     for word in words:
         assert word in message, message
     client = MlflowClient(tracking_uri)

@@ -17,10 +17,10 @@ import pytest
 from mlflow import MlflowClient
 
 from transfer import run_study
-from transfer.cell_runs import CELL_KEY, PARENT
-from transfer.config import load_config
-from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
-from transfer.tracking import Tracker
+from transfer.cli.config_files import load_config
+from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.tracking.model_runs import MODEL_KEY, MODELS_EXPERIMENT
+from transfer.tracking.tracker import Tracker
 
 from .processes import MlflowServer, free_port, transfer_command, wait_for_finished_cells
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from transfer import NotApplicable, run_study
 from transfer.studies.lipschitz import Lipschitz
-from transfer.studies.lipschitz_bounds import layer_bounds, linear_operator, power_iteration
+from transfer.studies.lipschitz.bounds import layer_bounds, linear_operator, power_iteration
 
 from .conftest import assert_claims_evaluated
 

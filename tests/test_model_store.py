@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from transfer import run_study
-from transfer.model_cache import RECORD, ModelCache
+from transfer.training.model_cache import RECORD, ModelCache
 
 CONFIG = {"study": "transfer-matrix", "n_points": 30, "eps": [0.1], "attacks": ["fgsm"],
           "models": ["logreg", {"name": "softmax", "params": {"epochs": 5}}]}

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from transfer import GRADIENTS, ModelSpec, SklearnModel, load_registry
-from transfer.model_cache import ModelCache
+from transfer.training.model_cache import ModelCache
 
 # a family registered as "name:*" is tested through one member; "checkpoint" and "skops" load the
 # user's own file, and are tested with files made in tests/test_checkpoints.py

@@ -20,7 +20,8 @@ from transfer import (
     run_study,
     train_model,
 )
-from transfer.studies.noise_vs_adversarial import NoiseVsAdversarial, r_squared
+from transfer.studies.noise_vs_adversarial import NoiseVsAdversarial
+from transfer.studies.noise_vs_adversarial.linearity import r_squared
 
 from .conftest import assert_claims_evaluated
 

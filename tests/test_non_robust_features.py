@@ -12,17 +12,17 @@ from mlflow import MlflowClient
 from sklearn.metrics import accuracy_score
 
 from transfer import Cell, Dataset, ModelSpec, Rate, evaluation_points, run_study, train_model
-from transfer.cell_runs import PARENT
+from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.non_robust_features import NonRobustFeatures
-from transfer.studies.non_robust_features_claims import CLAIMS
-from transfer.studies.non_robust_features_construction import (
+from transfer.studies.non_robust_features.claims import CLAIMS
+from transfer.studies.non_robust_features.construction import (
     matched,
     relabelled,
     representation_layer,
     starts,
 )
-from transfer.studies.non_robust_features_result import NonRobustResult
-from transfer.validation import ConfigError, validate_config
+from transfer.studies.non_robust_features.result import NonRobustResult
+from transfer.tracking.cell_runs import PARENT
 
 from .conftest import assert_claims_evaluated
 

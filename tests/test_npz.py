@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from transfer import ConfigError, run_study
-from transfer.cli import cli
+from transfer.cli.main import cli
 
 
 def _write(path, digits, **extra):

@@ -13,10 +13,10 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from transfer import Dataset, ModelSpec, evaluation_points, run_study, train_model
+from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.oscillation import Oscillation
-from transfer.studies.oscillation_data import noisy_labels, training_set
-from transfer.studies.oscillation_distances import Search, error_distance, reach_distance
-from transfer.validation import ConfigError, validate_config
+from transfer.studies.oscillation.data import noisy_labels, training_set
+from transfer.studies.oscillation.distances import Search, error_distance, reach_distance
 
 from .conftest import assert_claims_evaluated
 

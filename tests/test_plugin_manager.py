@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from transfer import Attack, NotApplicable, hookimpl, load_registry, run_study
-from transfer.cli import cli
-from transfer.plugin_manager import BUILTIN_PLUGINS, create_plugin_manager
-from transfer.registry import Registry, RegistryError, UnknownNameError
+from transfer.cli.main import cli
+from transfer.plugging.plugin_manager import BUILTIN_PLUGINS, create_plugin_manager
+from transfer.plugging.registry import Registry, RegistryError, UnknownNameError
 
 from .conftest import tiny_config
 
@@ -186,8 +186,8 @@ def test_register_commands_adds_a_cli_command(tmp_path, monkeypatch):
                 click.echo("hello from a plugin")
     '''))
     monkeypatch.setenv("TRANSFER_PLUGINS_DIR", str(folder))
-    from transfer.cli import TransferGroup
-    from transfer.cli import cli as main
+    from transfer.cli.main import TransferGroup
+    from transfer.cli.main import cli as main
 
     monkeypatch.setattr(TransferGroup, "_loaded", False)
     result = CliRunner().invoke(main, ["hello"])

@@ -20,11 +20,11 @@ from mlflow import MlflowClient
 from rich.console import Console
 
 from transfer import ModelSpec, load_registry, run_study, train_model
-from transfer.cell_runs import CELL_KEY, PARENT
-from transfer.cli import cli
-from transfer.config import read_default_config
-from transfer.terminal import ProgressBar, print_summary
-from transfer.training_progress import listening
+from transfer.cli.config_files import read_default_config
+from transfer.cli.main import cli
+from transfer.presentation.terminal import ProgressBar, print_summary
+from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.training.progress import listening
 
 from .browser import browse
 from .conftest import tiny_config

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from transfer import run_study
-from transfer.cell_runs import CELL_KEY, PARENT
-from transfer.cli import cli
-from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
+from transfer.cli.main import cli
+from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.tracking.model_runs import MODEL_KEY, MODELS_EXPERIMENT
 
 from .processes import transfer_command, wait_for_finished_cells
 from .test_interrupts import SLOW_PLUGIN

@@ -24,7 +24,7 @@ def test_the_plugin_example_runs_as_printed(tmp_path):
     (folder / "least_likely.py").write_text(_block("plugin-example"))
     command = shlex.split(_block("plugin-command").replace("\\\n", " "))
     assert command[:3] == ["transfer", "study", "run"]
-    script = "from transfer.cli import main; main()"
+    script = "from transfer.cli.main import main; main()"
     out = subprocess.run(
         [sys.executable, "-c", script, *command[1:]],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
@@ -40,7 +40,7 @@ def test_the_readme_states_the_verdict_of_every_built_in_claim():
     """The README's verdict table is written by `transfer report --markdown README.md` over the
     default configs: it must list every claim and headline the built-in studies declare now."""
     from transfer import load_registry
-    from transfer.report_command import MARKERS
+    from transfer.cli.report_command import MARKERS
 
     assert README.count(MARKERS[0]) == 1 and README.count(MARKERS[1]) == 1
     table = README.split(MARKERS[0])[1].split(MARKERS[1])[0]

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from transfer import run_study
-from transfer.cli import cli
-from transfer.report_command import MARKERS
-from transfer.tracking import Tracker
+from transfer.cli.main import cli
+from transfer.cli.report_command import MARKERS
+from transfer.tracking.tracker import Tracker
 
 from .browser import browse
 from .conftest import tiny_config

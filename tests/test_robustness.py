@@ -10,9 +10,9 @@ import torch
 from mlflow import MlflowClient
 
 from transfer import ModelSpec, evaluation_points, rho_adv, run_study, train_model
-from transfer.cell_runs import PARENT
+from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.robustness import Robustness, minimal_perturbations
-from transfer.validation import ConfigError, validate_config
+from transfer.tracking.cell_runs import PARENT
 
 from .conftest import assert_claims_evaluated
 

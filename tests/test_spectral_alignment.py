@@ -12,7 +12,7 @@ from scipy import integrate, stats
 from torch import nn
 
 from transfer import ModelSpec, deepfool, run_study, train_model
-from transfer.studies.singular_subspaces import (
+from transfer.studies.shared.singular_subspaces import (
     centred_jacobian_svd,
     energy_shares,
     expected_abs_cosine,

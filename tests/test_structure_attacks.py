@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from transfer import ModelSpec, evaluation_points, model_traits, train_model
-from transfer.config import read_default_config
-from transfer.specs import AttackSpec
+from transfer.cli.config_files import read_default_config
+from transfer.contracts.specs import AttackSpec
 
 
 def _default_attacks(registry) -> list:

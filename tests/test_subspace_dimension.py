@@ -10,12 +10,8 @@ import torch
 from mlflow import MlflowClient
 
 from transfer import evaluation_points, run_study, train_model
-from transfer.studies.subspace_dimension import (
-    SubspaceDimension,
-    gaas_l2,
-    gaas_linf,
-    regular_hadamard,
-)
+from transfer.studies.subspace_dimension import SubspaceDimension
+from transfer.studies.subspace_dimension.gaas import gaas_l2, gaas_linf, regular_hadamard
 
 from .conftest import assert_claims_evaluated
 

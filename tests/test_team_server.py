@@ -9,9 +9,9 @@ import json
 from mlflow import MlflowClient
 
 from transfer import load_registry
-from transfer.cell_runs import CELL_KEY, PARENT
-from transfer.model_runs import MODEL_KEY, MODELS_EXPERIMENT
-from transfer.validation import validate_config
+from transfer.contracts.validation import validate_config
+from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.tracking.model_runs import MODEL_KEY, MODELS_EXPERIMENT
 
 from .processes import MlflowServer, transfer_command
 

@@ -20,9 +20,9 @@ from transfer import (
     run_study,
     train_model,
 )
-from transfer.cell_runs import CELL_KEY, RESULT_FILE
-from transfer.results import ResultFormatError, encode
+from transfer.contracts.results import ResultFormatError, encode
 from transfer.studies.transfer_matrix import TransferMatrix
+from transfer.tracking.cell_runs import CELL_KEY, RESULT_FILE
 
 from .conftest import assert_claims_evaluated, tiny_config
 

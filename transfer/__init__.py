@@ -11,93 +11,93 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .hookspecs import hookimpl
+from .plugging.hookspecs import hookimpl
 
 _EXPORTS = {
     # datasets
-    "Dataset": "data",
-    "DataFilesMissing": "data",
-    "data_root": "data",
-    "user_path": "data",
-    "find_files": "data",
-    "stratified_split": "data",
-    "subsample": "data",
-    "evaluation_points": "data",
+    "Dataset": "contracts.data",
+    "DataFilesMissing": "contracts.data",
+    "data_root": "contracts.data",
+    "user_path": "contracts.data",
+    "find_files": "contracts.data",
+    "stratified_split": "contracts.data",
+    "subsample": "contracts.data",
+    "evaluation_points": "contracts.data",
     # models
-    "Model": "models",
-    "freeze": "models",
-    "GRADIENTS": "models",
-    "DECISION": "models",
-    "TREE": "models",
-    "FOREST": "models",
-    "NEIGHBORS": "models",
-    "TorchModel": "torch_model",
-    "CheckpointError": "checkpoints",
-    "is_torchscript": "checkpoints",
-    "file_identity": "checkpoints",
-    "forward_hooked": "chunking",
-    "locate": "checkpoints",
-    "load_skops": "sklearn_model",
-    "SklearnModel": "sklearn_model",
-    "LinearTwin": "sklearn_model",
-    "LipschitzBounded": "lipschitz_bound",
-    "ModelTraits": "traits",
-    "model_traits": "traits",
-    "require_gradients": "traits",
+    "Model": "contracts.models",
+    "freeze": "contracts.models",
+    "GRADIENTS": "contracts.models",
+    "DECISION": "contracts.models",
+    "TREE": "contracts.models",
+    "FOREST": "contracts.models",
+    "NEIGHBORS": "contracts.models",
+    "TorchModel": "training.torch_model",
+    "CheckpointError": "training.checkpoints",
+    "is_torchscript": "training.checkpoints",
+    "file_identity": "training.checkpoints",
+    "forward_hooked": "mathematics.chunking",
+    "locate": "training.checkpoints",
+    "load_skops": "training.sklearn_model",
+    "SklearnModel": "training.sklearn_model",
+    "LinearTwin": "training.sklearn_model",
+    "LipschitzBounded": "contracts.lipschitz_bound",
+    "ModelTraits": "contracts.traits",
+    "model_traits": "contracts.traits",
+    "require_gradients": "contracts.traits",
     # attacks and the mathematics they share
-    "Attack": "attacks",
-    "AttackResult": "attacks",
-    "Norm": "attacks",
-    "TargetRule": "attacks",
-    "loss_gradient": "gradients",
-    "class_gradients": "gradients",
-    "deepfool": "deepfool",
-    "rho_adv": "adversarial_training",
-    "steepest_ascent": "geometry",
-    "project": "geometry",
-    "perturbation_norm": "geometry",
-    "random_in_ball": "geometry",
-    "random_signs": "geometry",
-    "random_basis": "geometry",
-    "flip_distance": "geometry",
+    "Attack": "contracts.attacks",
+    "AttackResult": "contracts.attacks",
+    "Norm": "contracts.attacks",
+    "TargetRule": "contracts.attacks",
+    "loss_gradient": "mathematics.gradients",
+    "class_gradients": "mathematics.gradients",
+    "deepfool": "mathematics.deepfool",
+    "rho_adv": "training.adversarial",
+    "steepest_ascent": "mathematics.geometry",
+    "project": "mathematics.geometry",
+    "perturbation_norm": "mathematics.geometry",
+    "random_in_ball": "mathematics.geometry",
+    "random_signs": "mathematics.geometry",
+    "random_basis": "mathematics.geometry",
+    "flip_distance": "mathematics.geometry",
     # studies
-    "Study": "study",
-    "Claim": "claims",
-    "Finding": "claims",
-    "every_above": "claims",
-    "Headline": "headlines",
-    "Measured": "headlines",
-    "Context": "context",
-    "Cell": "cell",
-    "CellResult": "results",
-    "NotApplicable": "results",
-    "Rate": "results",
-    "Mean": "results",
-    "status_of": "results",
-    "Summary": "summary",
-    "Table": "summary",
-    "StudyConfig": "specs",
-    "ModelsConfig": "specs",
-    "AttacksConfig": "specs",
-    "DatasetSpec": "specs",
-    "ModelSpec": "specs",
-    "AttackSpec": "specs",
-    "positive_budgets": "specs",
-    "unique_labels": "specs",
-    "wilson_interval": "metrics",
+    "Study": "contracts.study",
+    "Claim": "contracts.claims",
+    "Finding": "contracts.claims",
+    "every_above": "contracts.claims",
+    "Headline": "contracts.headlines",
+    "Measured": "contracts.headlines",
+    "Context": "contracts.context",
+    "Cell": "contracts.cell",
+    "CellResult": "contracts.results",
+    "NotApplicable": "contracts.results",
+    "Rate": "contracts.results",
+    "Mean": "contracts.results",
+    "status_of": "contracts.results",
+    "Summary": "contracts.summary",
+    "Table": "contracts.summary",
+    "StudyConfig": "contracts.specs",
+    "ModelsConfig": "contracts.specs",
+    "AttacksConfig": "contracts.specs",
+    "DatasetSpec": "contracts.specs",
+    "ModelSpec": "contracts.specs",
+    "AttackSpec": "contracts.specs",
+    "positive_budgets": "contracts.specs",
+    "unique_labels": "contracts.specs",
+    "wilson_interval": "mathematics.intervals",
     # executors
-    "Executor": "executors",
-    "Outcome": "executors",
-    "CellTask": "tasks",
-    "ModelTask": "tasks",
-    "failed_outcome": "executors",
-    "now_ms": "executors",
+    "Executor": "contracts.executors",
+    "Outcome": "contracts.executors",
+    "CellTask": "running.tasks",
+    "ModelTask": "running.tasks",
+    "failed_outcome": "contracts.executors",
+    "now_ms": "contracts.executors",
     # running things from Python
-    "run_study": "runner",
-    "train_model": "context",
-    "load_registry": "plugin_manager",
-    "Registry": "registry",
-    "ConfigError": "validation",
+    "run_study": "running.runner",
+    "train_model": "training.train_model",
+    "load_registry": "plugging.plugin_manager",
+    "Registry": "plugging.registry",
+    "ConfigError": "contracts.validation",
 }
 
 __all__ = ["hookimpl", *_EXPORTS]
@@ -112,14 +112,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .adversarial_training import rho_adv
-    from .attacks import Attack, AttackResult, Norm, TargetRule
-    from .cell import Cell
-    from .checkpoints import CheckpointError, file_identity, is_torchscript, locate
-    from .chunking import forward_hooked
-    from .claims import Claim, Finding, every_above
-    from .context import Context, train_model
-    from .data import (
+    from .contracts.attacks import Attack, AttackResult, Norm, TargetRule
+    from .contracts.cell import Cell
+    from .contracts.claims import Claim, Finding, every_above
+    from .contracts.context import Context
+    from .contracts.data import (
         DataFilesMissing,
         Dataset,
         data_root,
@@ -129,28 +126,12 @@ if TYPE_CHECKING:
         subsample,
         user_path,
     )
-    from .deepfool import deepfool
-    from .executors import Executor, Outcome, failed_outcome, now_ms
-    from .geometry import (
-        flip_distance,
-        perturbation_norm,
-        project,
-        random_basis,
-        random_in_ball,
-        random_signs,
-        steepest_ascent,
-    )
-    from .gradients import class_gradients, loss_gradient
-    from .headlines import Headline, Measured
-    from .lipschitz_bound import LipschitzBounded
-    from .metrics import wilson_interval
-    from .models import DECISION, FOREST, GRADIENTS, NEIGHBORS, TREE, Model, freeze
-    from .plugin_manager import load_registry
-    from .registry import Registry
-    from .results import CellResult, Mean, NotApplicable, Rate, status_of
-    from .runner import run_study
-    from .sklearn_model import LinearTwin, SklearnModel, load_skops
-    from .specs import (
+    from .contracts.executors import Executor, Outcome, failed_outcome, now_ms
+    from .contracts.headlines import Headline, Measured
+    from .contracts.lipschitz_bound import LipschitzBounded
+    from .contracts.models import DECISION, FOREST, GRADIENTS, NEIGHBORS, TREE, Model, freeze
+    from .contracts.results import CellResult, Mean, NotApplicable, Rate, status_of
+    from .contracts.specs import (
         AttacksConfig,
         AttackSpec,
         DatasetSpec,
@@ -160,8 +141,28 @@ if TYPE_CHECKING:
         positive_budgets,
         unique_labels,
     )
-    from .study import Study
-    from .summary import Summary, Table
-    from .tasks import CellTask, ModelTask
-    from .torch_model import TorchModel
-    from .traits import ModelTraits, model_traits, require_gradients
+    from .contracts.study import Study
+    from .contracts.summary import Summary, Table
+    from .contracts.traits import ModelTraits, model_traits, require_gradients
+    from .mathematics.chunking import forward_hooked
+    from .mathematics.deepfool import deepfool
+    from .mathematics.geometry import (
+        flip_distance,
+        perturbation_norm,
+        project,
+        random_basis,
+        random_in_ball,
+        random_signs,
+        steepest_ascent,
+    )
+    from .mathematics.gradients import class_gradients, loss_gradient
+    from .mathematics.intervals import wilson_interval
+    from .plugging.plugin_manager import load_registry
+    from .plugging.registry import Registry
+    from .running.runner import run_study
+    from .running.tasks import CellTask, ModelTask
+    from .training.adversarial import rho_adv
+    from .training.checkpoints import CheckpointError, file_identity, is_torchscript, locate
+    from .training.sklearn_model import LinearTwin, SklearnModel, load_skops
+    from .training.torch_model import TorchModel
+    from .training.train_model import train_model

@@ -1,5 +1,5 @@
 """``python -m transfer`` is the ``transfer`` command."""
 
-from .cli import main
+from .cli.main import main
 
 main()

@@ -1,6 +1,6 @@
 """DeepFool (Moosavi-Dezfooli et al. 2016, Algorithm 2, multi-class) as an attack: the minimal
 perturbation that crosses the nearest linearised decision boundary, iterated until the label
-changes (the algorithm itself is ``transfer.deepfool``, shared with the studies).
+changes (the algorithm itself is ``transfer.mathematics.deepfool``, shared with the studies).
 
 The output is x + (1 + overshoot)·Σ r_i, projected onto the eps-ball (pass ``eps=inf`` for the
 unconstrained minimal perturbation) and, with ``clip``, the bounds. ``candidates`` keeps the top

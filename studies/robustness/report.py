@@ -1,0 +1,150 @@
+"""Tables, figures and the terminal summary of the robustness study."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from transfer import Cell, NotApplicable, Summary, Table
+
+from .claims import parts
+from .config import RobustnessConfig
+from .groups import NORMAL
+from .result import RobustnessResult, WhiteBox
+
+
+def summarize(config: RobustnessConfig,
+              results: Mapping[Cell, RobustnessResult | NotApplicable]) -> Summary:
+    summary = Summary()
+    boxes: dict[str, WhiteBox] = parts(results, "white-box")
+    rows = parts(results, "transfer")
+    labels = [m.label for m in config.models]
+    if boxes:
+        shown = [m for m in labels if m in boxes]
+        table: dict[str, list[Any]] = {
+            "model": shown, "training": [boxes[m].group for m in shown],
+            "clean_error": [boxes[m].clean_error.rate for m in shown],
+            "rho_adv": [boxes[m].rho_adv for m in shown],
+            "rho_adv_fgsm": [boxes[m].rho_adv_fgsm for m in shown],
+            "fgsm_to_deepfool": [boxes[m].fgsm_to_deepfool for m in shown],
+            "rubbish_share": [boxes[m].rubbish.rate for m in shown],
+            "rubbish_confidence": [boxes[m].rubbish_confidence for m in shown]}
+        summary.tables["robustness"] = Table(table, "robustness of each model")
+        errors: dict[str, list[Any]] = {"model": [], "attack": [], "eps": [], "error": [],
+                                        "ci_low": [], "ci_high": []}
+        for model in shown:
+            for attack, rates in boxes[model].errors.items():
+                for eps, rate in zip(config.eps, rates, strict=True):
+                    for key, value in (("model", model), ("attack", attack), ("eps", eps),
+                                       ("error", rate.rate), ("ci_low", rate.ci_low),
+                                       ("ci_high", rate.ci_high)):
+                        errors[key].append(value)
+        summary.tables["white_box_errors"] = Table(errors, "white-box error rate against eps")
+        summary.figures["error_curves"] = error_figure(config, {m: boxes[m] for m in shown})
+        summary.figures["rho_adv"] = rho_figure({m: boxes[m] for m in shown})
+        summary.key_figure = "error_curves"
+        summary.terminal.append(Table(
+            {"model": shown, "training": table["training"],
+             "clean error": [boxes[m].clean_error.percent() for m in shown],
+             "ρ_adv DeepFool": [f"{boxes[m].rho_adv:.3f}" for m in shown],
+             "ρ_adv FGSM": [f"{boxes[m].rho_adv_fgsm:.3f}" for m in shown],
+             f"noise conf. > {config.confidence:g}": [f"{100 * boxes[m].rubbish.rate:.0f}%"
+                                                      for m in shown]},
+            "robustness: clean error, DeepFool and FGSM ρ_adv, rubbish-class share", keys=1))
+        summary.terminal.append(Table(
+            {"model": shown, **{f"{a.label} eps {e:g}": [
+                f"{100 * boxes[m].errors[a.label][i].rate:.0f}%" for m in shown]
+                for a in config.attacks for i, e in enumerate(config.eps)}},
+            "white-box error rate (all points)", keys=1))
+    if rows:
+        sources = [m for m in labels if m in rows]
+        matrix = {"source": sources, **{t: [rows[s][t].rate for s in sources] for t in labels}}
+        summary.tables["transfer"] = Table(matrix, "error of each target on each source's "
+                                                   "examples")
+        groups = {m.label: (boxes[m.label].group if m.label in boxes else "?")
+                  for m in config.models}
+        summary.figures["transfer"] = transfer_figure(
+            config, {(s, t): rows[s][t].rate for s in sources for t in labels}, sources, labels,
+            groups)
+        summary.terminal.append(Table(
+            {"source": sources, **{t: [f"{100 * rows[s][t].rate:.0f}%" for s in sources]
+                                   for t in labels}},
+            f"transfer: error of each target (columns) on {config.transfer_attack.label} "
+            f"examples at eps {config.transfer_eps:g} crafted on each source (rows)", keys=1))
+    return summary
+
+
+def _figure(width: float, height: float) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def error_figure(config: RobustnessConfig, boxes: dict[str, WhiteBox]) -> Any:
+    """White-box error against eps per attack: normal models dashed, adversarially trained solid,
+    one colour per model."""
+    figure = _figure(5 * len(config.attacks), 4.2)
+    axes_list = figure.subplots(1, len(config.attacks), squeeze=False)[0]
+    for axes, attack in zip(axes_list, config.attacks, strict=True):
+        for k, (model, box) in enumerate(boxes.items()):
+            axes.plot([0.0, *config.eps],
+                      [box.clean_error.rate, *(r.rate for r in box.errors[attack.label])],
+                      ls="--" if box.group == NORMAL else "-", marker="o", ms=3,
+                      color=f"C{k % 10}", label=f"{model} ({box.group})")
+        axes.set_ylim(0, 1)
+        axes.set_xlabel("eps")
+        axes.set_ylabel("error rate (all points)")
+        axes.set_title(f"{attack.label}: normal dashed, adversarially trained solid", fontsize=9)
+        axes.grid(alpha=0.3)
+    axes_list[-1].legend(fontsize=7)
+    return figure
+
+
+def rho_figure(boxes: dict[str, WhiteBox]) -> Any:
+    """ρ_adv per model: DeepFool's minimal perturbation and FGSM's smallest fooling step."""
+    import numpy as np
+
+    figure = _figure(max(5.0, 0.9 * len(boxes) + 2), 4.2)
+    axes = figure.add_subplot()
+    at = np.arange(len(boxes))
+    axes.bar(at - 0.2, [b.rho_adv for b in boxes.values()], 0.4, label="DeepFool")
+    axes.bar(at + 0.2, [b.rho_adv_fgsm for b in boxes.values()], 0.4, label="FGSM (smallest)")
+    axes.set_xticks(at, [f"{m}\n({b.group})" for m, b in boxes.items()], fontsize=8)
+    axes.set_ylabel("ρ_adv = mean ‖r‖₂ / ‖x‖₂")
+    axes.set_title("robustness to minimal perturbations (higher: more robust)")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def transfer_figure(config: RobustnessConfig, matrix: dict[tuple[str, str], float],
+                    sources: list[str], targets: list[str], groups: dict[str, str]) -> Any:
+    """The source x target error matrix, with lines between the normal and the adversarially
+    trained blocks (models are ordered normal first)."""
+    import numpy as np
+
+    order = sorted(targets, key=lambda m: groups[m] != NORMAL)
+    rows = sorted(sources, key=lambda m: groups[m] != NORMAL)
+    values = np.array([[100 * matrix[(s, t)] for t in order] for s in rows])
+    figure = _figure(0.7 * len(order) + 3.5, 0.5 * len(rows) + 2.5)
+    axes = figure.add_subplot()
+    image = axes.imshow(values, vmin=0, vmax=100, cmap="viridis", aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(order)):
+            axes.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=8,
+                      color="black" if values[i, j] > 60 else "white")
+    normal_rows = sum(groups[m] == NORMAL for m in rows)
+    normal_cols = sum(groups[m] == NORMAL for m in order)
+    axes.axhline(normal_rows - 0.5, color="red", lw=1.5)
+    axes.axvline(normal_cols - 0.5, color="red", lw=1.5)
+    axes.set_xticks(range(len(order)), [f"{m} ({groups[m]})" for m in order], rotation=45,
+                    ha="right", fontsize=8)
+    axes.set_yticks(range(len(rows)), [f"{m} ({groups[m]})" for m in rows], fontsize=8)
+    axes.set_xlabel("target model (classifies the examples)")
+    axes.set_ylabel("source model (crafts them)")
+    axes.set_title(f"{config.transfer_attack.label} at eps {config.transfer_eps:g}: error (%), "
+                   "normal | adversarially trained", fontsize=9)
+    figure.colorbar(image, ax=axes, label="error rate (%) of the target, all points")
+    return figure

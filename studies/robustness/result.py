@@ -1,0 +1,53 @@
+"""The robustness study's typed cell result: what its claims, report and headlines read."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from transfer import CellResult, Rate
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WhiteBox(_Part):
+    """One model under white-box attack: error rates per attack and eps, minimal perturbations
+    (DeepFool and FGSM's smallest fooling step, L2) and the rubbish-class measures."""
+
+    group: str
+    clean_error: Rate
+    errors: dict[str, list[Rate]]  # attack label -> one rate per eps of the config
+    deepfool_l2_mean: float
+    rho_adv: float
+    fgsm_l2_mean: float
+    rho_adv_fgsm: float
+    fgsm_to_deepfool: float  # mean FGSM / mean DeepFool L2 norm, over the points both fool
+    fooled_by_both: int
+    rubbish: Rate  # noise inputs put in a class with confidence above the threshold
+    rubbish_confidence: float
+
+    def metrics(self, eps: list[float]) -> dict[str, float]:
+        metrics = {"clean_error": self.clean_error.rate, "rho_adv": self.rho_adv,
+                   "rho_adv_fgsm": self.rho_adv_fgsm, "deepfool_l2_mean": self.deepfool_l2_mean,
+                   "fgsm_l2_mean": self.fgsm_l2_mean, "fgsm_to_deepfool": self.fgsm_to_deepfool,
+                   "rubbish_share": self.rubbish.rate,
+                   "rubbish_confidence": self.rubbish_confidence}
+        for attack, rates in self.errors.items():
+            metrics.update({f"error.{attack}.eps{e:g}": r.rate
+                            for e, r in zip(eps, rates, strict=True)})
+        return metrics
+
+
+class RobustnessResult(CellResult):
+    """A ``white-box`` cell (``white_box``) or a ``transfer`` cell (``transfer``: target label
+    -> its error rate on the source's adversarial examples)."""
+
+    eps: list[float] = Field(default_factory=list)
+    white_box: WhiteBox | None = None
+    transfer: dict[str, Rate] | None = None
+
+    def metrics(self) -> dict[str, float]:
+        if self.white_box is not None:
+            return self.white_box.metrics(self.eps)
+        return {f"error.{target}": rate.rate for target, rate in (self.transfer or {}).items()}

@@ -1,0 +1,115 @@
+"""What Tramèr et al. (2017, "The space of transferable adversarial examples") predict about
+adversarial subspaces, as claims (see ``Claim``).
+
+The number of adversarial directions of a point is Tramèr et al.'s: the most of the k orthogonal
+directions that fool the source, over every k tried (averaged over points). The share that
+transfers is read at each source's largest L2 budget, at the k where the mean number of
+adversarial directions peaks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from transfer import Cell, Claim, Finding, NotApplicable
+
+if TYPE_CHECKING:  # the study imports these claims
+    from .result import SubspaceResult
+
+MANY, FEW = 5.0, 2.0  # directions: "many" at or above MANY, "few" below FEW
+LARGE, SMALL = 0.5, 0.2  # share of directions that transfer
+
+
+def largest_l2(results: Mapping[Cell, Any]) -> dict[str, tuple[float, SubspaceResult]]:
+    """Per source, its largest L2 budget and the result there."""
+    chosen: dict[str, tuple[float, SubspaceResult]] = {}
+    for cell, result in results.items():
+        if isinstance(result, NotApplicable) or cell["norm"] != "l2" or not result.dimension:
+            continue
+        if cell["source"] not in chosen or cell["eps"] > chosen[cell["source"]][0]:
+            chosen[cell["source"]] = (cell["eps"], result)
+    return chosen
+
+
+def _largest_l2(results: Mapping[Cell, Any]) -> dict[str, SubspaceResult]:
+    return {source: result for source, (_, result) in largest_l2(results).items()}
+
+
+def _peak(result: SubspaceResult) -> int:
+    return max(range(len(result.k)), key=lambda i: result.adversarial_mean[i])
+
+
+def _found(result: SubspaceResult) -> float:
+    return sum(result.found) / len(result.found)
+
+
+def many_directions(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    found = {s: _found(r) for s, r in _largest_l2(results).items()}
+    if not found:
+        return Finding("INCONCLUSIVE", math.nan, "needs an L2 budget (l2_eps)")
+    evidence = ", ".join(f"{s} {v:.1f}" for s, v in found.items())
+    evidence = f"mean adversarial directions found per point: {evidence}"
+    lowest = min(found.values())
+    if lowest >= MANY:
+        return Finding("PASS", lowest, evidence)
+    if max(found.values()) < FEW:
+        return Finding("FAIL", lowest, evidence)
+    return Finding("INCONCLUSIVE", lowest, evidence)
+
+
+def large_share_transfers(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    shares = {}
+    for source, result in _largest_l2(results).items():
+        i = _peak(result)
+        if result.adversarial_mean[i] > 0 and result.transferred_mean:
+            transferred = [t[i] for target, t in result.transferred_mean.items()
+                           if target != source]
+            if transferred:
+                shares[source] = sum(transferred) / len(transferred) / result.adversarial_mean[i]
+    if not shares:
+        return Finding("INCONCLUSIVE", math.nan, "no source found adversarial directions")
+    share = sum(shares.values()) / len(shares)
+    evidence = "share transferring (mean over targets): " + ", ".join(
+        f"{s} {100 * v:.0f}%" for s, v in shares.items())
+    if share >= LARGE:
+        return Finding("PASS", share, evidence)
+    return Finding("FAIL" if share < SMALL else "INCONCLUSIVE", share, evidence)
+
+
+def grows_with_eps(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    by_source: dict[str, list[tuple[float, float]]] = {}
+    for cell, result in results.items():
+        if not isinstance(result, NotApplicable) and cell["norm"] == "l2" and result.dimension:
+            by_source.setdefault(cell["source"], []).append((cell["eps"], _found(result)))
+    curves = {s: [v for _, v in sorted(points)] for s, points in by_source.items()
+              if len(points) > 1}
+    if not curves:
+        return Finding("INCONCLUSIVE", math.nan, "needs at least two L2 budgets")
+    falls = {s: c for s, c in curves.items() if any(b < a for a, b in zip(c, c[1:], strict=False))}
+    evidence = "; ".join(f"{s}: " + " → ".join(f"{v:.1f}" for v in c) for s, c in curves.items())
+    if not falls:
+        return Finding("PASS", float(len(curves)), evidence)
+    return Finding("FAIL", float(len(curves) - len(falls)), evidence)
+
+
+CLAIMS = (
+    Claim("many-directions",
+          "Adversarial examples fill a subspace: a point has many orthogonal adversarial "
+          "directions", "Tramèr et al. 2017",
+          "orthogonal directions that fool the source per point (the most over every k), mean "
+          "over points, at its largest L2 eps",
+          f"at least {MANY:g} for every source (FAIL: below {FEW:g} for all)",
+          many_directions),
+    Claim("large-share-transfers",
+          "A large share of those adversarial directions also fool other models",
+          "Tramèr et al. 2017",
+          "directions that also fool a target / directions that fool the source, mean over "
+          "targets and sources", f"at least {LARGE:.0%} (FAIL: below {SMALL:.0%})",
+          large_share_transfers),
+    Claim("grows-with-eps",
+          "A larger budget finds more adversarial directions", "Tramèr et al. 2017",
+          "the mean number of adversarial directions found along the L2 budgets, per source",
+          "never decreases as eps grows, for every source", grows_with_eps),
+)

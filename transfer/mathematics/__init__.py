@@ -1,0 +1,7 @@
+"""The tensor mathematics attacks and studies share, one implementation each: norms, projections
+and random directions (``geometry``), input gradients (``gradients``), batched DeepFool
+(``deepfool``), memory-sized chunks of a batch (``chunking``), Wilson intervals (``intervals``)
+and the choice of device (``device``).
+
+A bottom room: it imports nothing else of ``transfer``; every other room may import it.
+"""
