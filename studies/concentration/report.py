@@ -8,8 +8,9 @@ from typing import Any
 
 from transfer import Cell, NotApplicable, Summary, Table
 
-from . import ConcentrationConfig, ConcentrationResult
 from .claims import FACTOR, real_cells, synthetic_cells
+from .config import ConcentrationConfig
+from .result import ConcentrationResult
 
 
 def summarize(config: ConcentrationConfig,
