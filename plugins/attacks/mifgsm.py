@@ -1,10 +1,23 @@
 """Momentum iterative FGSM (Dong et al. 2018, "Boosting adversarial attacks with momentum",
-Algorithm 1), the standard transfer booster:
+Algorithm 1), the standard transfer booster, and the engine the other transfer attacks compose:
 
-    g_{t+1} = μ·g_t + ∇ₓJ(x_t) / ‖∇ₓJ(x_t)‖₁,    x_{t+1} = Π(x_t + α·sign(g_{t+1}))
+    g_{t+1} = μ·g_t + ĝ(x_t) / ‖ĝ(x_t)‖₁,    x_{t+1} = Π(x_t + α·sign(g_{t+1}))
 
-with α = eps/steps and Π the projection onto the eps-ball and the bounds (L2: the step is
-α·g/‖g‖₂). ``target="random"`` or ``"least-likely"`` makes it targeted.
+with α = eps/steps, μ = ``decay`` and Π the projection onto the eps-ball and the bounds (L2: the
+step is α·g/‖g‖₂). ĝ is the loss gradient, changed by what is switched on (each a parameter, so
+they compose: DI-TI-MI is ``transforms = ["diversity", "translation"]``):
+
+- ``nesterov``: ĝ at the look-ahead point x_t + α·μ·g_t (NI-FGSM, Lin et al. 2020);
+- ``variance_samples`` N > 0: ĝ + v_t, v_t the mean gradient at N uniform points within
+  ``variance_bound``·eps of x_{t−1} minus the gradient there (VMI-FGSM, Wang & He 2021);
+- ``transforms``: ĝ averaged over transformed copies of the input (``input_transforms``:
+  ``diversity``, ``scale``, ``admix``) and smoothed by ``translation``;
+- ``backward``: ``"sgm"`` (skip gradient, ``gamma``) or ``"linbp"`` (linear backward from
+  ``linear_from``), the source's backward pass changed while crafting (``backward_passes``).
+
+With none of them this is Dong et al.'s MI-FGSM; with ``decay = 0`` it is BIM (I-FGSM).
+``target = "random"``, ``"least-likely"``, ``"next"`` or ``"dataset"`` makes it targeted. The
+attack logs ``attack_gradients_per_point``: the backward passes it took per point, counted.
 
 Example::
 
@@ -13,20 +26,18 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import torch
 
-from transfer import (
-    Attack,
-    AttackResult,
-    Model,
-    Norm,
-    TargetRule,
-    hookimpl,
-    loss_gradient,
-    steepest_ascent,
-)
+from transfer import Attack, AttackResult, Model, Norm, TargetRule, hookimpl, steepest_ascent
+
+from .backward_passes import linear_backward, skip_gradient
+from .input_transforms import Copy, TransformSettings, copies, translated
+
+Backward = Literal["none", "sgm", "linbp"]
 
 
 class MIFGSM(Attack):
@@ -34,11 +45,31 @@ class MIFGSM(Attack):
 
     def __init__(
         self, norm: Norm = "linf", steps: int = 10, decay: float = 1.0, clip: bool = True,
-        target: TargetRule = "none",
+        target: TargetRule = "none", nesterov: bool = False, variance_samples: int = 0,
+        variance_bound: float = 1.5, transforms: Sequence[str] = (),
+        diversity_prob: float = 0.5, resize_rate: float = 1.1, scale_copies: int = 5,
+        admix_copies: int = 3, admix_portion: float = 0.2, kernel_size: int = 15,
+        kernel_sigma: float = 3.0, backward: Backward = "none", gamma: float = 0.2,
+        linear_from: str | None = None,
     ) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, not {steps}")
-        super().__init__(norm=norm, clip=clip, steps=steps, decay=decay, target=target)
+        if variance_samples < 0 or variance_bound < 0:
+            raise ValueError("variance_samples and variance_bound must not be negative")
+        if backward not in ("none", "sgm", "linbp"):
+            raise ValueError(f"backward must be none, sgm or linbp, not {backward!r}")
+        settings = TransformSettings(diversity_prob, resize_rate, scale_copies, admix_copies,
+                                     admix_portion, kernel_size, kernel_sigma)
+        settings.check(transforms)
+        super().__init__(
+            norm=norm, clip=clip, steps=steps, decay=decay, target=target, nesterov=nesterov,
+            variance_samples=variance_samples, variance_bound=variance_bound,
+            transforms=list(transforms), diversity_prob=diversity_prob, resize_rate=resize_rate,
+            scale_copies=scale_copies, admix_copies=admix_copies, admix_portion=admix_portion,
+            kernel_size=kernel_size, kernel_sigma=kernel_sigma, backward=backward, gamma=gamma,
+            linear_from=linear_from)
+        self.settings = settings
+        self.gradients = 0  # backward passes of the current call, over the whole batch
 
     def __call__(
         self,
@@ -50,19 +81,89 @@ class MIFGSM(Attack):
         bounds: tuple[float, float],
         seed: int = 0,
     ) -> AttackResult:
-        steps, decay = self.params["steps"], self.params["decay"]
+        p = self.params
+        steps, decay = p["steps"], p["decay"]
         x = x.to(model.device)
         targets = self.chosen_targets(model, x, y, seed)
+        generator = torch.Generator().manual_seed(seed)
         alpha = eps / steps
         momentum = torch.zeros_like(x)
+        variance = torch.zeros_like(x)
         x_adv = x
-        for _ in range(steps):
-            grad = loss_gradient(model, x_adv, y, targets)
-            l1 = grad.abs().flatten(1).sum(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
-            momentum = decay * momentum + grad / l1
-            x_adv = self.constrain(x, x_adv + alpha * steepest_ascent(momentum, self.norm), eps,
-                                   bounds)
-        return AttackResult(x_adv, targets)
+        self.gradients = 0
+        with self.backward_pass(model) as changed:
+            self.prepare(model, x, y, targets, eps, bounds, generator)
+            for _ in range(steps):
+                at = x_adv + alpha * decay * momentum if p["nesterov"] else x_adv
+                grad = self.gradient(model, at, y, targets, generator)
+                if p["variance_samples"]:
+                    current, variance = grad + variance, self.variance(
+                        model, x_adv, y, targets, grad, eps, generator)
+                    grad = current
+                l1 = grad.abs().flatten(1).sum(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
+                momentum = decay * momentum + grad / l1
+                x_adv = self.constrain(x, x_adv + alpha * steepest_ascent(momentum, self.norm),
+                                       eps, bounds)
+        measures = {"gradients_per_point": float(self.gradients)}
+        if p["backward"] != "none":
+            measures[f"{p['backward']}_modules"] = float(changed)
+        return AttackResult(x_adv, targets, measures)
+
+    def backward_pass(self, model: Model) -> contextlib.AbstractContextManager[int]:
+        """SGM's or LinBP's backward pass over the source's torch module, or nothing."""
+        backward = self.params["backward"]
+        if backward == "none":
+            return contextlib.nullcontext(0)
+        module = model.torch_module
+        if module is None:
+            raise ValueError(f"backward = {backward!r} needs a torch module; "
+                             f"{type(model).__name__} has none")
+        if backward == "sgm":
+            return skip_gradient(module, self.params["gamma"])
+        return linear_backward(module, self.params["linear_from"])
+
+    def prepare(self, model: Model, x: torch.Tensor, y: torch.Tensor,
+                targets: torch.Tensor | None, eps: float, bounds: tuple[float, float],
+                generator: torch.Generator) -> None:
+        """Work done once per call before the steps (a feature-level attack's guide)."""
+        return None
+
+    def objective(self, model: Model, x: torch.Tensor, y: torch.Tensor,
+                  targets: torch.Tensor | None) -> torch.Tensor:
+        """What the attack ascends: the summed cross-entropy with the labels, or minus that with
+        the targets (``Model.loss``); feature-level attacks replace it."""
+        if targets is None:
+            return model.loss(x, y)
+        return -model.loss(x, targets)
+
+    def gradient(self, model: Model, x: torch.Tensor, y: torch.Tensor,
+                 targets: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+        """ĝ: the objective's input gradient averaged over the transformed copies, smoothed by
+        ``translation``."""
+        made: list[Copy] = copies(x, self.params["transforms"], self.settings, generator)
+        total = torch.zeros_like(x)
+        for transform in made:
+            point = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.objective(model, transform(point), y, targets),
+                                          point)
+            total += grad
+            self.gradients += 1
+        total /= len(made)
+        if "translation" in self.params["transforms"]:
+            total = translated(total, self.settings.kernel_size, self.settings.kernel_sigma)
+        return total
+
+    def variance(self, model: Model, x: torch.Tensor, y: torch.Tensor,
+                 targets: torch.Tensor | None, grad: torch.Tensor, eps: float,
+                 generator: torch.Generator) -> torch.Tensor:
+        """v: the mean of ĝ at ``variance_samples`` uniform points of the L-inf cube of side
+        2·``variance_bound``·eps around x, minus ĝ(x) (Wang & He 2021, eq. 7)."""
+        bound = self.params["variance_bound"] * eps
+        total = torch.zeros_like(x)
+        for _ in range(self.params["variance_samples"]):
+            shift = (torch.rand(x.shape, generator=generator) * 2 - 1).to(x) * bound
+            total += self.gradient(model, x + shift, y, targets, generator)
+        return total / self.params["variance_samples"] - grad
 
 
 @hookimpl

@@ -1,0 +1,63 @@
+"""A named layer of a source network and its output, for the feature-level attacks (``ila``,
+``fia``). No hooks here.
+
+The default layer is the middle one: below any wrapper (a module of fewer than three children,
+such as an input normalization in front of the network, is entered through its largest child),
+the child at the middle of the network's top-level children, e.g. ``layer2`` of a timm or
+torchvision ResNet-18 (the depth ILA and FIA attack) or the second hidden layer of an MLP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+
+def middle_layer(module: nn.Module) -> str:
+    """The dotted name of the default layer (see the module docstring)."""
+    prefix, current = "", module
+    while True:
+        children = list(current.named_children())
+        if not children:
+            raise ValueError("the source network has no layers to attack")
+        if len(children) >= 3:
+            name = children[len(children) // 2][0]
+            return f"{prefix}{name}"
+        name, current = max(children, key=lambda c: sum(p.numel() for p in c[1].parameters()))
+        prefix = f"{prefix}{name}."
+
+
+def layer(module: nn.Module, name: str | None) -> nn.Module:
+    """The layer called ``name`` (default: ``middle_layer``); an unknown name lists close ones."""
+    modules = dict(module.named_modules())
+    name = middle_layer(module) if name is None else name
+    if name not in modules or not name:
+        close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"the source network has no layer {name!r}{hint}")
+    return modules[name]
+
+
+class Captured:
+    """The last output of a layer while ``capturing`` is active."""
+
+    output: torch.Tensor | None = None
+
+
+@contextlib.contextmanager
+def capturing(target: nn.Module) -> Iterator[Captured]:
+    """Keep ``target``'s output of every forward pass inside the ``with`` (graph included)."""
+    captured = Captured()
+
+    def keep(_: nn.Module, __: object, output: torch.Tensor) -> None:
+        captured.output = output
+
+    handle = target.register_forward_hook(keep)
+    try:
+        yield captured
+    finally:
+        handle.remove()
