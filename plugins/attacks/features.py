@@ -4,7 +4,8 @@
 The default layer is the middle one: below any wrapper (a module of fewer than three children,
 such as an input normalization in front of the network, is entered through its largest child),
 the child at the middle of the network's top-level children, e.g. ``layer2`` of a timm or
-torchvision ResNet-18 (the depth ILA and FIA attack) or the second hidden layer of an MLP.
+torchvision ResNet-18 (the depth ILA and FIA attack), ``blocks.6`` of a ViT (the middle block of a
+stack of four or more) or the second hidden layer of an MLP.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ def middle_layer(module: nn.Module) -> str:
         if not children:
             raise ValueError("the source network has no layers to attack")
         if len(children) >= 3:
-            name = children[len(children) // 2][0]
+            name, child = children[len(children) // 2]
+            stack = list(child.children()) if isinstance(child, nn.Sequential | nn.ModuleList) \
+                else []
+            if len(stack) >= 4:  # a stack of blocks (a ViT's ``blocks``): its middle block
+                return f"{prefix}{name}.{len(stack) // 2}"
             return f"{prefix}{name}"
         name, current = max(children, key=lambda c: sum(p.numel() for p in c[1].parameters()))
         prefix = f"{prefix}{name}."
