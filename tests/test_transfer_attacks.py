@@ -179,7 +179,7 @@ def test_linear_backward_makes_the_later_relus_the_identity():
     assert torch.allclose(grad, expected, atol=1e-10)
     with linear_backward(net, "2"):  # the same from a named module on
         assert torch.allclose(_gradient(net, x, y), expected, atol=1e-10)
-    with pytest.raises(ValueError, match="no module 'layer9'"):
+    with pytest.raises(ValueError, match="no module for linear_from 'layer9'"):
         with linear_backward(net, "layer9"):
             pass
 
@@ -225,3 +225,33 @@ def test_composition_is_documented_once_and_unknown_transforms_are_refused():
         _attack("mifgsm", transforms=["rotation"])
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         _attack("tifgsm", kernel_size=4)
+
+
+def test_svre_on_an_ensemble_of_identical_members_is_momentum_over_inner_mi_loops():
+    """Two identical members: ∇J_k(x_t) = g_ens, so the variance-reduced gradient is the member's
+    own at x̃; SVRE is then T outer momentum steps over M = 4·K inner MI-FGSM steps."""
+    from transfer.studies.ensemble_source.combined_model import EnsembleModel
+
+    net, (x, y) = _conv_net(4), _images(seed=6)
+    member = Fixed(net, 3)
+    eps, steps = 0.1, 3
+    result = _attack("svre", steps=steps, clip=False)(EnsembleModel([member, member]), x, y, eps,
+                                                      bounds=(0.0, 1.0), seed=0)
+    alpha = eps / steps
+
+    def normalised(g):
+        return g / g.abs().flatten(1).sum(1).view(-1, 1, 1, 1)
+
+    def ball(v):
+        return x + (v - x).clamp(-eps, eps)
+
+    momentum, x_adv = torch.zeros_like(x), x
+    for _ in range(steps):
+        inner, x_inner = torch.zeros_like(x), x_adv
+        for _ in range(8):
+            inner = inner + normalised(_gradient(net, x_inner, y))
+            x_inner = ball(x_inner + alpha * inner.sign())
+        momentum = momentum + normalised(inner)
+        x_adv = ball(x_adv + alpha * momentum.sign())
+    assert torch.allclose(result.x_adv, x_adv, atol=1e-6)
+    assert result.measures["gradients_per_point"] == steps * (2 * 2 + 8)

@@ -36,6 +36,7 @@ _EXPORTS = {
     "is_torchscript": "training.checkpoints",
     "file_identity": "training.checkpoints",
     "forward_hooked": "mathematics.chunking",
+    "points_per_chunk": "mathematics.chunking",
     "locate": "training.checkpoints",
     "load_skops": "training.sklearn_model",
     "SklearnModel": "training.sklearn_model",
@@ -85,6 +86,8 @@ _EXPORTS = {
     "positive_budgets": "contracts.specs",
     "unique_labels": "contracts.specs",
     "wilson_interval": "mathematics.intervals",
+    "paired_difference": "mathematics.paired",
+    "PairedDifference": "mathematics.paired",
     # executors
     "Executor": "contracts.executors",
     "Outcome": "contracts.executors",
@@ -144,7 +147,7 @@ if TYPE_CHECKING:
     from .contracts.study import Study
     from .contracts.summary import Summary, Table
     from .contracts.traits import ModelTraits, model_traits, require_gradients
-    from .mathematics.chunking import forward_hooked
+    from .mathematics.chunking import forward_hooked, points_per_chunk
     from .mathematics.deepfool import deepfool
     from .mathematics.geometry import (
         flip_distance,
@@ -157,6 +160,7 @@ if TYPE_CHECKING:
     )
     from .mathematics.gradients import class_gradients, loss_gradient
     from .mathematics.intervals import wilson_interval
+    from .mathematics.paired import PairedDifference, paired_difference
     from .plugging.plugin_manager import load_registry
     from .plugging.registry import Registry
     from .running.runner import run_study

@@ -19,11 +19,12 @@ torch module that undo every hook and setting on exit.
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Iterator
 from typing import Any
 
 from torch import nn
+
+from .features import named as full_name
 
 
 def residual_entries(module: nn.Module) -> list[nn.Module]:
@@ -64,11 +65,7 @@ def linearized(module: nn.Module, linear_from: str | None) -> list[nn.ReLU]:
     if linear_from is None:
         return [m for _, m in relus[len(relus) // 2:]]
     names = [name for name, _ in named]
-    if linear_from not in names:
-        close = difflib.get_close_matches(linear_from, names, n=5, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"the source has no module {linear_from!r} for linear_from{hint}")
-    start = names.index(linear_from)
+    start = names.index(full_name(module, linear_from, "module for linear_from"))
     later = {id(m) for _, m in named[start:]}
     return [m for _, m in relus if id(m) in later]
 

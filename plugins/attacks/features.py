@@ -36,15 +36,25 @@ def middle_layer(module: nn.Module) -> str:
         prefix = f"{prefix}{name}."
 
 
+def named(module: nn.Module, name: str, what: str) -> str:
+    """The full dotted name of the sub-module called ``name``, or whose name ends with
+    ``.name`` when one alone does (``layer2`` finds ``1.layer2`` behind an input
+    normalization); an unknown name lists close ones."""
+    names = [n for n, _ in module.named_modules() if n]
+    if name in names:
+        return name
+    ending = [n for n in names if n.endswith(f".{name}")]
+    if len(ending) == 1:
+        return ending[0]
+    close = ending or difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"the source network has no {what} {name!r}{hint}")
+
+
 def layer(module: nn.Module, name: str | None) -> nn.Module:
-    """The layer called ``name`` (default: ``middle_layer``); an unknown name lists close ones."""
-    modules = dict(module.named_modules())
-    name = middle_layer(module) if name is None else name
-    if name not in modules or not name:
-        close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"the source network has no layer {name!r}{hint}")
-    return modules[name]
+    """The layer called ``name`` (see ``named``; default: ``middle_layer``)."""
+    found = middle_layer(module) if name is None else named(module, name, "layer")
+    return dict(module.named_modules())[found]
 
 
 class Captured:

@@ -57,7 +57,7 @@ class FIA(MIFGSM):
             true_class = logits.gather(1, y.to(logits.device).view(-1, 1)).sum()
             (grad,) = torch.autograd.grad(true_class, captured.output)
             total = total + grad
-            self.gradients += 1
+            self.gradients += len(x)
         assert isinstance(total, torch.Tensor)
         norm = total.flatten(1).norm(dim=1).clamp_min(1e-12)
         self._weights = (total / norm.view(-1, *([1] * (total.dim() - 1)))).detach()

@@ -50,7 +50,7 @@ class ILA(MIFGSM):
         self._layer = layer(module, self.params["layer"])
         guide = BIM(self.params["norm"], steps=self.params["guide_steps"], clip=self.clip)
         x_guide = guide(model, x, y, eps, bounds=bounds).x_adv
-        self.gradients += self.params["guide_steps"]
+        self.gradients += self.params["guide_steps"] * len(x)
         with torch.no_grad(), capturing(self._layer) as captured:
             model.logits(x)
             assert captured.output is not None

@@ -32,7 +32,16 @@ from typing import Any, Literal
 
 import torch
 
-from transfer import Attack, AttackResult, Model, Norm, TargetRule, hookimpl, steepest_ascent
+from transfer import (
+    Attack,
+    AttackResult,
+    Model,
+    Norm,
+    TargetRule,
+    hookimpl,
+    points_per_chunk,
+    steepest_ascent,
+)
 
 from .backward_passes import linear_backward, skip_gradient
 from .input_transforms import Copy, TransformSettings, copies, translated
@@ -69,7 +78,7 @@ class MIFGSM(Attack):
             kernel_size=kernel_size, kernel_sigma=kernel_sigma, backward=backward, gamma=gamma,
             linear_from=linear_from)
         self.settings = settings
-        self.gradients = 0  # backward passes of the current call, over the whole batch
+        self.gradients = 0  # points through a forward and backward pass in the current call
 
     def __call__(
         self,
@@ -96,15 +105,15 @@ class MIFGSM(Attack):
             for _ in range(steps):
                 at = x_adv + alpha * decay * momentum if p["nesterov"] else x_adv
                 grad = self.gradient(model, at, y, targets, generator)
-                if p["variance_samples"]:
-                    current, variance = grad + variance, self.variance(
-                        model, x_adv, y, targets, grad, eps, generator)
-                    grad = current
+                if p["variance_samples"]:  # this step uses the variance of the last one
+                    tuned = grad + variance
+                    variance = self.variance(model, x_adv, y, targets, grad, eps, generator)
+                    grad = tuned
                 l1 = grad.abs().flatten(1).sum(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
                 momentum = decay * momentum + grad / l1
                 x_adv = self.constrain(x, x_adv + alpha * steepest_ascent(momentum, self.norm),
                                        eps, bounds)
-        measures = {"gradients_per_point": float(self.gradients)}
+        measures = {"gradients_per_point": self.gradients / len(x)}
         if p["backward"] != "none":
             measures[f"{p['backward']}_modules"] = float(changed)
         return AttackResult(x_adv, targets, measures)
@@ -139,15 +148,22 @@ class MIFGSM(Attack):
     def gradient(self, model: Model, x: torch.Tensor, y: torch.Tensor,
                  targets: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
         """ĝ: the objective's input gradient averaged over the transformed copies, smoothed by
-        ``translation``."""
+        ``translation``. The copies go through the model together, as many per batch as the
+        memory at hand allows (``points_per_chunk``); an attack with its own objective takes
+        them one at a time."""
         made: list[Copy] = copies(x, self.params["transforms"], self.settings, generator)
+        own = type(self).objective is not MIFGSM.objective
+        group = 1 if own else max(1, points_per_chunk(model, x, len(x) * len(made)) // len(x))
         total = torch.zeros_like(x)
-        for transform in made:
+        for start in range(0, len(made), group):
+            part = made[start:start + group]
             point = x.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.objective(model, transform(point), y, targets),
-                                          point)
+            batch = torch.cat([transform(point) for transform in part])
+            labels = y.repeat(len(part))
+            aimed = None if targets is None else targets.repeat(len(part))
+            (grad,) = torch.autograd.grad(self.objective(model, batch, labels, aimed), point)
             total += grad
-            self.gradients += 1
+            self.gradients += len(part) * len(x)  # points through a forward and backward
         total /= len(made)
         if "translation" in self.params["transforms"]:
             total = translated(total, self.settings.kernel_size, self.settings.kernel_sigma)
@@ -157,13 +173,26 @@ class MIFGSM(Attack):
                  targets: torch.Tensor | None, grad: torch.Tensor, eps: float,
                  generator: torch.Generator) -> torch.Tensor:
         """v: the mean of ĝ at ``variance_samples`` uniform points of the L-inf cube of side
-        2·``variance_bound``·eps around x, minus ĝ(x) (Wang & He 2021, eq. 7)."""
+        2·``variance_bound``·eps around x, minus ĝ(x) (Wang & He 2021, eq. 7). Without input
+        transformations the samples go through the model together, as many as memory allows."""
         bound = self.params["variance_bound"] * eps
+        samples = self.params["variance_samples"]
+        shifts = [(torch.rand(x.shape, generator=generator) * 2 - 1).to(x) * bound
+                  if not self.params["transforms"] else None for _ in range(samples)]
+        together = 1 if self.params["transforms"] else max(
+            1, points_per_chunk(model, x, len(x) * samples) // len(x))
         total = torch.zeros_like(x)
-        for _ in range(self.params["variance_samples"]):
-            shift = (torch.rand(x.shape, generator=generator) * 2 - 1).to(x) * bound
-            total += self.gradient(model, x + shift, y, targets, generator)
-        return total / self.params["variance_samples"] - grad
+        for start in range(0, samples, together):
+            part = shifts[start:start + together]
+            if part[0] is None:  # transformations draw from the generator between samples
+                shift = (torch.rand(x.shape, generator=generator) * 2 - 1).to(x) * bound
+                total += self.gradient(model, x + shift, y, targets, generator)
+                continue
+            points = torch.cat([x + shift for shift in part if shift is not None])
+            repeated = None if targets is None else targets.repeat(len(part))
+            grads = self.gradient(model, points, y.repeat(len(part)), repeated, generator)
+            total += grads.view(len(part), *x.shape).sum(dim=0)
+        return total / samples - grad
 
 
 @hookimpl

@@ -8,6 +8,7 @@ from typing import Any
 
 from transfer import Cell, NotApplicable, Rate, Summary, Table, status_of
 
+from ..shared.heatmap import heatmap
 from .config import TransferMatrixConfig
 from .result import RATES, TransferMatrixResult
 
@@ -180,57 +181,3 @@ def terminal(
 
 def _percent(value: float) -> str:
     return "–" if value != value else f"{100 * value:.1f}"
-
-
-def heatmap(
-    matrix: dict[tuple[str, str], float | None], sources: list[str], targets: list[str],
-    title: str, missing: Mapping[str, str] | None = None,
-) -> Any:
-    """A sources x targets heatmap of transfer rates (%), written in every cell. A source that
-    could not run is grey, marked ``n/a k``, and reason k is listed under the figure. Figure and
-    font sizes follow the number of models, so 20+ models stay readable."""
-    import textwrap
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    missing = missing or {}
-    reasons = list(dict.fromkeys(missing.values()))
-    values = np.full((len(sources), len(targets)), np.nan)
-    for i, source in enumerate(sources):
-        for j, target in enumerate(targets):
-            value = matrix.get((source, target))
-            if value is not None:
-                values[i, j] = 100 * value
-    size = max(len(sources), len(targets))
-    font = max(5.0, min(9.0, 110 / size))
-    legend = [textwrap.fill(f"n/a {k + 1}: {why}", 110) for k, why in enumerate(reasons)]
-    lines = sum(text.count("\n") + 1 for text in legend)
-    figure = Figure(figsize=(0.62 * len(targets) + 3.2,
-                             0.45 * len(sources) + 2.4 + 0.16 * lines), layout="constrained")
-    axes = figure.add_subplot()
-    axes.set_facecolor("#d9d9d9")
-    image = axes.imshow(np.ma.masked_invalid(values), vmin=0, vmax=100, cmap="viridis",
-                        aspect="auto")
-    for i, source in enumerate(sources):
-        for j in range(len(targets)):
-            value = values[i, j]
-            if np.isnan(value):
-                why = missing.get(source)
-                text = f"n/a {reasons.index(why) + 1}" if why in reasons else "–"
-            else:
-                text = f"{value:.0f}"
-            colour = "black" if np.isnan(value) or value > 60 else "white"
-            axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=font)
-    axes.set_xticks(range(len(targets)), targets, rotation=45, ha="right", fontsize=font)
-    axes.set_yticks(range(len(sources)), sources, fontsize=font)
-    axes.set_xlabel("target model (classifies the adversarial examples)")
-    axes.set_ylabel("source model (crafts them)")
-    axes.set_title(title)
-    figure.colorbar(image, ax=axes, label="transfer rate (%) of points both classify correctly")
-    if legend:
-        figure.supxlabel("\n".join(legend), fontsize=7, ha="left", x=0.01)
-    return figure

@@ -70,14 +70,16 @@ def activation_bytes(module: torch.nn.Module, point: torch.Tensor) -> int:
     return total
 
 
-def points_per_chunk(model: Model, x: torch.Tensor) -> int:
-    """The number of points of ``x`` to attack at once (all of them when they fit)."""
+def points_per_chunk(model: Model, x: torch.Tensor, points: int | None = None) -> int:
+    """The number of points of ``x`` to attack at once (all of them when they fit); ``points``:
+    of that many points like ``x``'s (e.g. several transformed copies of ``x`` in one batch)."""
     configured = os.environ.get("TRANSFER_CHUNK")
     if configured:
         return max(1, int(configured))
+    wanted = len(x) if points is None else points
     module = model.torch_module
-    if module is None or len(x) <= 1:
-        return max(len(x), 1)
+    if module is None or wanted <= 1:
+        return max(wanted, 1)
     device = x.device if x.device.type == "cuda" else model.device
     key = (id(module), tuple(x.shape[1:]), str(device))
     if key not in _measured:
@@ -86,4 +88,4 @@ def points_per_chunk(model: Model, x: torch.Tensor) -> int:
         if device.type == "cpu":
             fits = min(fits, max(CPU_MIN_POINTS, CPU_CHUNK_BYTES // per_point))
         _measured[key] = fits
-    return int(min(_measured[key], len(x)))
+    return int(min(_measured[key], wanted))
