@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from transfer import Model
+
 
 def middle_layer(module: nn.Module) -> str:
     """The dotted name of the default layer (see the module docstring)."""
@@ -76,3 +78,19 @@ def capturing(target: nn.Module) -> Iterator[Captured]:
         yield captured
     finally:
         handle.remove()
+
+
+def source_layer(model: Model, name: str | None, attack: str) -> nn.Module:
+    """The layer ``name`` of the source's torch network (see ``layer``)."""
+    module = model.torch_module
+    if module is None:
+        raise ValueError(f"{attack} needs a torch network; {type(model).__name__} has none")
+    return layer(module, name)
+
+
+def output_of(model: Model, target: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``target``'s output when the model classifies ``x`` (graph kept, for gradients)."""
+    with capturing(target) as captured:
+        model.logits(x)
+    assert captured.output is not None
+    return captured.output

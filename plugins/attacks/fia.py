@@ -23,7 +23,7 @@ import torch
 
 from transfer import Model, Norm, hookimpl
 
-from .features import capturing, layer
+from .features import capturing, output_of, source_layer
 from .mifgsm import MIFGSM
 
 
@@ -43,10 +43,7 @@ class FIA(MIFGSM):
     def prepare(self, model: Model, x: torch.Tensor, y: torch.Tensor,
                 targets: torch.Tensor | None, eps: float, bounds: tuple[float, float],
                 generator: torch.Generator) -> None:
-        module = model.torch_module
-        if module is None:
-            raise ValueError(f"fia needs a torch network; {type(model).__name__} has none")
-        self._layer = layer(module, self.params["layer"])
+        self._layer = source_layer(model, self.params["layer"], "fia")
         total: torch.Tensor | float = 0.0
         for _ in range(self.params["copies"]):
             keep = (torch.rand(x.shape, generator=generator) >= self.params["drop_rate"]).to(x)
@@ -65,10 +62,7 @@ class FIA(MIFGSM):
     def objective(self, model: Model, x: torch.Tensor, y: torch.Tensor,
                   targets: torch.Tensor | None) -> torch.Tensor:
         assert self._layer is not None and self._weights is not None
-        with capturing(self._layer) as captured:
-            model.logits(x)
-        assert captured.output is not None
-        return -(self._weights * captured.output).sum()
+        return -(self._weights * output_of(model, self._layer, x)).sum()
 
 
 @hookimpl

@@ -22,7 +22,7 @@ import torch
 
 from transfer import Model, Norm, hookimpl
 
-from .features import capturing, layer
+from .features import capturing, output_of, source_layer
 from .mifgsm import MIFGSM
 from .pgd import BIM
 
@@ -44,10 +44,7 @@ class ILA(MIFGSM):
     def prepare(self, model: Model, x: torch.Tensor, y: torch.Tensor,
                 targets: torch.Tensor | None, eps: float, bounds: tuple[float, float],
                 generator: torch.Generator) -> None:
-        module = model.torch_module
-        if module is None:
-            raise ValueError(f"ila needs a torch network; {type(model).__name__} has none")
-        self._layer = layer(module, self.params["layer"])
+        self._layer = source_layer(model, self.params["layer"], "ila")
         guide = BIM(self.params["norm"], steps=self.params["guide_steps"], clip=self.clip)
         x_guide = guide(model, x, y, eps, bounds=bounds).x_adv
         self.gradients += self.params["guide_steps"] * len(x)
@@ -62,11 +59,9 @@ class ILA(MIFGSM):
     def objective(self, model: Model, x: torch.Tensor, y: torch.Tensor,
                   targets: torch.Tensor | None) -> torch.Tensor:
         assert self._layer is not None and self._clean is not None
-        with capturing(self._layer) as captured:
-            model.logits(x)
-        assert captured.output is not None
         assert self._direction is not None
-        return ((captured.output.flatten(1) - self._clean) * self._direction).sum()
+        change = output_of(model, self._layer, x).flatten(1) - self._clean
+        return (change * self._direction).sum()
 
 
 @hookimpl
