@@ -77,7 +77,9 @@ class TransferAttacks(Study[TransferAttacksConfig, TransferAttacksResult]):
                               label=spec.label)
         try:
             attack = ctx.attack(spec)
-        except TypeError:  # no ``target`` parameter: the paper's attack is untargeted
+        except TypeError as error:  # no ``target`` parameter: the paper's attack is untargeted
+            if "target" not in str(error):
+                raise
             return NotApplicable(reason=f"{spec.name} is untargeted (it has no target rule)")
         source_spec = config.model(cell["source"])
         reason = attack.supports(ctx.traits(source_spec))
@@ -88,7 +90,7 @@ class TransferAttacks(Study[TransferAttacksConfig, TransferAttacksResult]):
         source = ctx.model(source_spec, source_data, config.seed)
         index = ctx.evaluation_index(data)
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
-        with _counting(source) as passes:
+        with _ForwardPasses(source) as passes:
             started = time.perf_counter()
             crafted = attack.with_targets(source, x, y, cell["eps"], bounds=data.bounds,
                                           seed=config.seed, targets=data.targets_of(index))
@@ -114,7 +116,7 @@ class TransferAttacks(Study[TransferAttacksConfig, TransferAttacksResult]):
         return summarize(config, self.plan(config), results)
 
 
-class _counting:
+class _ForwardPasses:
     """Counts the points that pass forward through the source's torch module (``[count]``)."""
 
     def __init__(self, model: Model) -> None:
