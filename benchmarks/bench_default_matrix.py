@@ -1,11 +1,14 @@
 """The default ``transfer study run transfer-matrix`` end to end, as a user runs it, and where its
-warm time goes.
+time goes.
 
 Three runs of the command, each a fresh process: cold (an empty model cache and a new store),
 warm (every model cached, a new store) and warm again in that store (a new experiment, so a new
-study run). Then the floor that MLflow and matplotlib set on this machine for what the default
-study writes, measured on their own: one child run per cell (create and end), the metrics of a
-cell that ran, its result file, and one heatmap rendered.
+study run). For each: its wall time, the cells' own time, the driver's serial work (the rest) and
+its share, the driver's MLflow writes (on a background thread, overlapped with the cells), and
+the Amdahl bound on 4 and 16 cores from those parts (``driver_parts.py``). Then the floor that
+MLflow and matplotlib set on this machine for what the default study writes, measured on their
+own: a child run per cell that ran (create and end), its metrics, its result file, a tag per n/a
+cell, and the figures rendered.
 
     python benchmarks/bench_default_matrix.py
 """
@@ -13,29 +16,20 @@ cell that ran, its result file, and one heatmap rendered.
 from __future__ import annotations
 
 import io
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from driver_parts import HEADER, amdahl, line, measure
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from transfer.studies.transfer_matrix.report import heatmap
-from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.studies.shared.heatmap import heatmaps
+from transfer.tracking.cell_runs import CELL_KEY, NOT_APPLICABLE_TAG, PARENT
 
-
-def command(folder: Path, cache: Path, *extra: str) -> float:
-    """Seconds of one ``transfer study run transfer-matrix`` in ``folder``."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "transfer", "study", "run", "transfer-matrix",
-                    "--no-progress", *extra], cwd=folder, check=True, capture_output=True,
-                   env={**os.environ, "TRANSFER_CACHE_DIR": str(cache)})
-    return time.perf_counter() - start
+COMMAND = ["study", "run", "transfer-matrix", "--no-progress"]
 
 
 def written(uri: str) -> dict[str, Any]:
@@ -47,18 +41,17 @@ def written(uri: str) -> dict[str, Any]:
                                 order_by=["attributes.start_time DESC"], max_results=1)[0]
     children = client.search_runs(experiments, f"tags.`{PARENT}` = '{parent.info.run_id}'",
                                   max_results=5000)
-    ran = [c for c in children if c.data.tags.get("transfer.status") != "n/a"]
-    return {"ran": len(ran), "bare": len(children) - len(ran),
-            "metrics": max(len(c.data.metrics) for c in ran),
-            "figures": len(client.list_artifacts(parent.info.run_id, "figures")),
-            "inside": sum((c.info.end_time - c.info.start_time) / 1000 for c in children)}
+    bare = [k for k in parent.data.tags if k.startswith(NOT_APPLICABLE_TAG)]
+    return {"ran": len(children), "bare": len(bare),
+            "metrics": max(len(c.data.metrics) for c in children),
+            "figures": len(client.list_artifacts(parent.info.run_id, "figures"))}
 
 
 def floor(uri: str, ran: int, bare: int, metrics: int, figures: int) -> dict[str, float]:
     """Seconds MLflow and matplotlib need, at the least, for what the default study writes."""
     client = MlflowClient(uri)
     experiment = client.create_experiment(f"floor-{time.time_ns()}")
-    run_ms, batch_ms, file_ms = [], [], []
+    run_ms, batch_ms, file_ms, tag_ms = [], [], [], []
     batch = [Metric(f"transfer_rate_ci_low.target-{k}", 0.5, 0, 0) for k in range(metrics)]
     for _ in range(20):
         start = time.perf_counter()
@@ -71,20 +64,24 @@ def floor(uri: str, ran: int, bare: int, metrics: int, figures: int) -> dict[str
         start = time.perf_counter()
         client.log_dict(run_id, {"result": list(range(200))}, "cell_result.json")
         file_ms.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        client.set_tag(run_id, f"{NOT_APPLICABLE_TAG}{time.time_ns()}", "FGSM needs gradients")
+        tag_ms.append(time.perf_counter() - start)
     models = [f"model-{k}" for k in range(10)]
     matrix: dict[tuple[str, str], float | None] = {(s, t): 0.5 for s in models[:7] for t in models}
     missing = {m: "FGSM needs gradients, which this model does not have" for m in models[7:]}
     render = []
     for _ in range(5):
         start = time.perf_counter()
-        heatmap(matrix, models, models, "fgsm, eps = 0.1", missing).savefig(io.BytesIO(),
-                                                                             format="png")
+        panels = {f"eps = {eps}": (matrix, missing) for eps in (0.05, 0.1, 0.2)}
+        heatmaps(panels, models, models, "fgsm").savefig(io.BytesIO(), format="png")
         render.append(time.perf_counter() - start)
     median = statistics.median
-    return {"child runs (create + end)": (ran + bare) * median(run_ms),
+    return {f"child runs (create + end, {ran})": ran * median(run_ms),
             f"metrics ({metrics} per cell that ran)": ran * median(batch_ms),
             "result files": ran * median(file_ms),
-            f"heatmaps ({figures})": figures * median(render)}
+            f"n/a cells (a tag each, {bare})": bare * median(tag_ms),
+            f"figures ({figures}, 3 eps each)": figures * median(render)}
 
 
 def main() -> None:
@@ -93,17 +90,21 @@ def main() -> None:
         cache, cold_dir, warm_dir = root / "cache", root / "cold", root / "warm"
         cold_dir.mkdir()
         warm_dir.mkdir()
-        cold = command(cold_dir, cache)
-        warm = command(warm_dir, cache)
-        again = command(warm_dir, cache, "--experiment", "again")
+        runs = {"cold (empty model cache, new store)": measure(COMMAND, cold_dir, cache),
+                "warm (models cached, new store)": measure(COMMAND, warm_dir, cache),
+                "warm (the same store)": measure([*COMMAND, "--experiment", "again"],
+                                                 warm_dir, cache)}
         uri = f"sqlite:///{warm_dir / 'mlflow.db'}"
         study = written(uri)
-        print(f"default transfer-matrix, {study['ran'] + study['bare']} cells ({study['bare']} "
-              f"n/a), wall time of the command:")
-        print(f"  cold (empty model cache, new store)    {cold:6.1f} s")
-        print(f"  warm (models cached, new store)        {warm:6.1f} s")
-        print(f"  warm (models cached, the same store)   {again:6.1f} s")
-        print(f"  of which inside the cells (warm)       {study['inside']:6.1f} s")
+        print(f"default transfer-matrix: {study['ran'] + study['bare']} cells ({study['bare']} "
+              f"n/a), {study['figures']} figures; seconds of the command, its parts and the "
+              f"Amdahl bound:")
+        print(HEADER.replace("study ", "run   "))
+        for name, parts in runs.items():
+            print(line(name[:22], parts))
+        cold = next(iter(runs.values()))
+        print(f"cold: serial share {100 * cold['serial'] / cold['wall']:.0f}% "
+              f"-> at most {amdahl(cold, 4):.1f}x on 4 cores, {amdahl(cold, 16):.1f}x on 16")
         parts = floor(uri, study["ran"], study["bare"], study["metrics"], study["figures"])
         print("the least MLflow and matplotlib need for what it writes (measured alone):")
         for name, seconds in parts.items():

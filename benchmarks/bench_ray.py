@@ -1,6 +1,8 @@
 """The ``ray`` executor against ``local`` on this machine: wall time of whole studies, cold (no
 trained model anywhere) and warm (every model in the cache; the cells computed again in a new
-store), Ray's fixed start-up cost, and what more cores would give, from the measured task times.
+store), Ray's fixed start-up cost, what a task costs beyond its own work (a study of empty
+cells, each still written to MLflow), and what more cores would give, from the measured task
+times.
 
 Each run uses a fresh MLflow store; cold runs a fresh model cache. The Ray runs start their own
 local Ray (``num_cpus`` = the machine's cores), as ``transfer study run NAME --executor ray`` does,
@@ -63,6 +65,62 @@ def ray_startup() -> float:
     return seconds
 
 
+EMPTY_STUDY = '''
+from typing import Literal
+
+from transfer import Cell, CellResult, Study, StudyConfig, Summary, hookimpl
+
+
+class EmptyConfig(StudyConfig):
+    study: Literal["empty-cells"] = "empty-cells"
+    cells: int = 200
+
+
+class EmptyResult(CellResult):
+    index: int
+
+    def metrics(self):
+        return {"index": float(self.index)}
+
+
+class EmptyCells(Study[EmptyConfig, EmptyResult]):
+    """Cells that do nothing: what running and recording a cell costs beyond its own work."""
+
+    Config = EmptyConfig
+    Result = EmptyResult
+
+    def plan(self, config):
+        return [Cell.make("empty-cells", index=i) for i in range(config.cells)]
+
+    def run(self, cell, ctx):
+        return EmptyResult(index=cell["index"])
+
+    def summarize(self, config, results):
+        return Summary()
+
+
+@hookimpl
+def register_studies(register):
+    register("empty-cells", EmptyCells)
+'''
+
+
+def per_task(folder: Path, executor: str, cells: int) -> float:
+    """Seconds per cell of a study of ``cells`` empty cells (each recorded as a child run),
+    start-up left out: its wall time minus that of the same study with one cell."""
+    plugins = folder / "empty-plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / "empty_cells.py").write_text(EMPTY_STUDY)
+    seconds = []
+    for count in (1, cells):
+        uri = f"sqlite:///{folder / f'empty-{executor}-{count}.db'}"
+        start = time.perf_counter()
+        run_study({"study": "empty-cells", "cells": count}, tracking_uri=uri,
+                  plugins_dir=str(plugins), executor=executor, device="cpu")
+        seconds.append(time.perf_counter() - start)
+    return (seconds[1] - seconds[0]) / (cells - 1)
+
+
 def projected(cells: list[float], training: float, serial: float, startup: float, cores: int
               ) -> float:
     """A lower estimate of a Ray run on ``cores`` cores: Ray's start-up and the driver's own work
@@ -81,6 +139,10 @@ def main() -> None:
     cores = os.cpu_count() or 1
     startup = ray_startup()
     print(f"{cores} cores; Ray start-up to the first finished task: {startup:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        local, ray = (per_task(Path(tmp), executor, 200) for executor in ("local", "ray"))
+    print(f"an empty cell, recorded: {1000 * local:.0f} ms with local, {1000 * ray:.0f} ms with "
+          f"ray (Ray's own cost per task: {1000 * (ray - local):.0f} ms)")
     print(f"{'study':<16} {'run':<5} {'local s':>8} {'ray s':>8} {'speedup':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

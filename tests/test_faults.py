@@ -25,7 +25,13 @@ from transfer import (
 from transfer.contracts.attack_checks import AttackOutputError, check_attack_output
 from transfer.contracts.executors import Outcome
 from transfer.contracts.results import CellResult, NotApplicable, encode
-from transfer.tracking.cell_runs import CELL_KEY, PARENT, REASON_LIMIT, RESULT_FILE
+from transfer.tracking.cell_runs import (
+    CELL_KEY,
+    NOT_APPLICABLE_TAG,
+    PARENT,
+    REASON_LIMIT,
+    RESULT_FILE,
+)
 from transfer.tracking.tracker import Tracker
 from transfer.training.train_model import train_model
 
@@ -175,7 +181,10 @@ def test_a_reason_too_long_for_a_tag_is_read_back_whole_from_the_result_file(tra
     files = {run.data.tags[CELL_KEY]: [a.path for a in tracker.client.list_artifacts(
         run.info.run_id)] for run in tracker.cells.children(experiment, parent)}
     short, long = cells
-    assert files == {short.key: [], long.key: [RESULT_FILE]}
+    assert files == {long.key: [RESULT_FILE]}, "a short reason is a tag of the study's run"
+    tags = tracker.client.get_run(parent).data.tags
+    assert tags[NOT_APPLICABLE_TAG + short.key] == "no gradients"
+    assert NOT_APPLICABLE_TAG + long.key not in tags
 
 
 def test_a_huge_eps_gives_valid_metric_names(tracking_uri):

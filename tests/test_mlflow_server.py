@@ -25,7 +25,7 @@ def test_study_on_an_mlflow_server(mlflow_server):
     client = MlflowClient(mlflow_server)
     parent = client.get_run(first.run_id)
     assert parent.info.status == "FINISHED"
-    assert "figures/heatmap_fgsm_eps0.2.png" in {
+    assert "figures/heatmap_fgsm.png" in {
         a.path for a in client.list_artifacts(first.run_id, "figures")}
     again = run_study(config, tracking_uri=mlflow_server)
     assert again.run_id == first.run_id and again.resumed == 2

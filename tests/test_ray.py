@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from transfer import run_study
 from transfer.cli.main import cli
-from transfer.tracking.cell_runs import CELL_KEY, PARENT
+from transfer.tracking.cell_runs import CELL_KEY, NOT_APPLICABLE_TAG, PARENT, RESULT_FILE
 from transfer.tracking.model_runs import MODEL_KEY, MODELS_EXPERIMENT
 
 from .processes import transfer_command, wait_for_finished_cells
@@ -143,15 +143,24 @@ ISSUE_30 = ["--set", "n_points=60", "--set", "eps=[0.1]", "--set",
             'models=["mlp","logreg","knn"]', "--set", 'attacks=["fgsm","noise"]']
 
 
-def _cell_metrics(client: MlflowClient, experiment: str) -> dict[str, dict[str, float]]:
+def _cells(client: MlflowClient, experiment: str, scratch: Path
+           ) -> tuple[dict[str, tuple[dict[str, float], dict]], dict[str, str]]:
+    """Per cell key, the metrics of its run and its stored result; and the study's n/a tags."""
     runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
-    return {r.data.tags[CELL_KEY]: r.data.metrics for r in runs if CELL_KEY in r.data.tags}
+    cells = {}
+    for run in runs:
+        if CELL_KEY in run.data.tags:
+            stored = client.download_artifacts(run.info.run_id, RESULT_FILE, str(scratch))
+            cells[run.data.tags[CELL_KEY]] = (run.data.metrics,
+                                              json.loads(Path(stored).read_text())["result"])
+    (study,) = [r for r in runs if r.data.tags.get("transfer.role") == "study"]
+    return cells, {k: v for k, v in study.data.tags.items() if k.startswith(NOT_APPLICABLE_TAG)}
 
 
 def test_the_same_command_on_ray_and_local_logs_the_same_metrics_in_every_cell(tmp_path):
     """The two commands of issue 30, in one store and model cache, at 2 torch threads each: every
-    metric of every cell is equal. An undefined rate (no trials, ``_n`` = 0) is NaN in both, and
-    NaN != NaN, which is what made the two look different."""
+    metric of every cell is equal. An undefined rate (no trials: ``n`` = 0 in the cell's result)
+    is NaN in both, and NaN != NaN, which is what made the two look different."""
     env = {"TRANSFER_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "2"}
     for extra in (["--experiment", "local"],
                   ["--experiment", "ray", "--executor", "ray", "--executor-option",
@@ -161,18 +170,23 @@ def test_the_same_command_on_ray_and_local_logs_the_same_metrics_in_every_cell(t
         _, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    local, remote = _cell_metrics(client, "local"), _cell_metrics(client, "ray")
-    assert len(local) == 6 and local.keys() == remote.keys()
+    (tmp_path / "local").mkdir()
+    (tmp_path / "ray").mkdir()
+    local, local_na = _cells(client, "local", tmp_path / "local")
+    remote, remote_na = _cells(client, "ray", tmp_path / "ray")
+    assert len(local) == 5 and local.keys() == remote.keys()
+    assert len(local_na) == 1 and local_na == remote_na, "knn x fgsm: n/a in both"
     undefined = []
-    for key, metrics in local.items():
-        assert metrics.keys() == remote[key].keys(), key
+    for key, (metrics, result) in local.items():
+        assert metrics.keys() == remote[key][0].keys(), key
+        assert json.dumps(result, sort_keys=True) == json.dumps(remote[key][1], sort_keys=True)
         for name, value in metrics.items():
-            other = remote[key][name]
+            other = remote[key][0][name]
             if math.isnan(value):
                 assert math.isnan(other), (key, name, other)
                 stem, _, target = name.partition(".")
-                trials = f"{stem.removesuffix('_ci_low').removesuffix('_ci_high')}_n.{target}"
-                assert metrics[trials] == remote[key][trials] == 0, (key, name)
+                stem = stem.removesuffix("_ci_low").removesuffix("_ci_high")
+                assert result["targets"][target][stem]["n"] == 0, (key, name)
                 undefined.append(name)
             else:
                 assert value == other, (key, name, value, other)

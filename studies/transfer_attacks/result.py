@@ -41,5 +41,5 @@ class TransferAttacksResult(CellResult):
                    "attack_seconds": self.seconds, "n_points": float(self.n_points)}
         metrics.update({f"attack_{k}": v for k, v in self.attack_measures.items()})
         for target in self.targets:
-            metrics.update(self.rate(target).metrics("transfer_rate", f".{target}"))
+            metrics.update(self.rate(target).metrics("transfer_rate", f".{target}", counts=False))
         return metrics

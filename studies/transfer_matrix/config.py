@@ -13,3 +13,6 @@ class TransferMatrixConfig(AttacksConfig):
     """Config of the transfer-matrix study (defaults: ``config.toml`` beside this file)."""
 
     study: Literal["transfer-matrix"] = NAME
+    figures: Literal["per-attack", "all"] = "per-attack"
+    """``per-attack``: one heatmap figure per attack, its eps side by side; ``all`` adds one
+    figure per (attack, eps)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from transfer import Cell, NotApplicable, Rate, Summary, Table, status_of
 
-from ..shared.heatmap import heatmap
+from ..shared.heatmap import heatmap, heatmaps
 from .config import TransferMatrixConfig
 from .result import RATES, TransferMatrixResult
 
@@ -75,11 +75,17 @@ def summarize(
         "clean error on the evaluated points",
     )
     sources = config.source_labels()
+    for attack in dict.fromkeys(attack for attack, _ in matrices):  # eps side by side
+        summary.figures[f"heatmap_{attack}"] = heatmaps(
+            {f"eps = {eps:g}": (matrix, missing.get((a, eps), {}))
+             for (a, eps), matrix in matrices.items() if a == attack},
+            sources, targets, f"transfer rate: {attack}")
     for (attack, eps), matrix in matrices.items():
-        summary.figures[f"heatmap_{attack}_eps{eps:g}"] = heatmap(
-            matrix, sources, targets, f"transfer rate: {attack}, eps = {eps:g}",
-            missing.get((attack, eps), {}),
-        )
+        if config.figures == "all":
+            summary.figures[f"heatmap_{attack}_eps{eps:g}"] = heatmap(
+                matrix, sources, targets, f"transfer rate: {attack}, eps = {eps:g}",
+                missing.get((attack, eps), {}),
+            )
         values = [v for (s, t), v in matrix.items() if v is not None and v == v]
         if values:
             summary.metrics[f"mean_transfer_rate.{attack}.eps{eps:g}"] = sum(values) / len(values)

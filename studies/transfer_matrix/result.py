@@ -40,10 +40,13 @@ class TransferMatrixResult(CellResult):
                    "perturbation_l2": self.perturbation_l2,
                    "whitebox_success": self.whitebox_success.rate}
         metrics.update({f"attack_{name}": value for name, value in self.attack_measures.items()})
-        for label, outcome in self.targets.items():
-            for name in RATES:
+        for label, outcome in self.targets.items():  # what a user charts: the rates; the
+            # counts and the other rates' intervals stay in the result file and the tables
+            metrics.update(outcome.transfer_rate.metrics("transfer_rate", f".{label}",
+                                                         counts=False))
+            for name in RATES[1:]:
                 measured: Rate | None = getattr(outcome, name)
                 if measured is not None:
-                    metrics.update(measured.metrics(name, f".{label}"))
+                    metrics[f"{name}.{label}"] = measured.rate
             metrics[f"target_clean_error.{label}"] = outcome.clean_error
         return metrics

@@ -42,6 +42,7 @@ class Context(Generic[ConfigT]):
         self.models_used: dict[str, ModelRecord] = {}
         self._datasets: dict[str, Dataset] = {}
         self._memo: dict[Any, Any] = {}
+        self._models: dict[tuple[str, str, int], tuple[Model, ModelRecord]] = {}
 
     def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per process for each key (e.g. an adversarial batch that several
@@ -66,10 +67,14 @@ class Context(Generic[ConfigT]):
         return model_traits(self.registry, spec)
 
     def model(self, spec: ModelSpec, dataset: Dataset, seed: int) -> Model:
-        """The trained, read-only model (from the cache, or trained now and cached)."""
-        untrained = build(self.registry, spec)
-        untrained.registry = self.registry
-        model, record = self.cache.get(spec, untrained, dataset, seed, self.device)
+        """The trained, read-only model (from the cache, or trained now and cached); looked up
+        once per process (a study asks for its models in every cell)."""
+        found = (spec.model_dump_json(), dataset.fingerprint, seed)
+        if found not in self._models:
+            untrained = build(self.registry, spec)
+            untrained.registry = self.registry
+            self._models[found] = self.cache.get(spec, untrained, dataset, seed, self.device)
+        model, record = self._models[found]
         model.amp = self.amp
         self.models_used[record.key] = record
         return model

@@ -79,12 +79,16 @@ class Rate(BaseModel):
         """This rate's 95% interval lies entirely above ``other``'s (disjoint)."""
         return self.ci_low > other.ci_high
 
-    def metrics(self, stem: str, suffix: str = "", rate_name: str | None = None
-                ) -> dict[str, float]:
-        """``{rate_name or stem}{suffix}`` and ``{stem}_ci_low{suffix}`` (and ci_high, count, n)."""
-        return {f"{rate_name or stem}{suffix}": self.rate, f"{stem}_ci_low{suffix}": self.ci_low,
-                f"{stem}_ci_high{suffix}": self.ci_high, f"{stem}_count{suffix}": self.count,
-                f"{stem}_n{suffix}": self.n}
+    def metrics(self, stem: str, suffix: str = "", rate_name: str | None = None,
+                counts: bool = True) -> dict[str, float]:
+        """``{rate_name or stem}{suffix}`` and ``{stem}_ci_low{suffix}`` and ci_high (and, with
+        ``counts``, ``_count`` and ``_n``: a study with many rates per cell leaves those to its
+        result file, where its tables read them)."""
+        metrics = {f"{rate_name or stem}{suffix}": self.rate,
+                   f"{stem}_ci_low{suffix}": self.ci_low, f"{stem}_ci_high{suffix}": self.ci_high}
+        if counts:
+            metrics.update({f"{stem}_count{suffix}": self.count, f"{stem}_n{suffix}": self.n})
+        return metrics
 
 
 class Mean(BaseModel):

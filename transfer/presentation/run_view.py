@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contracts.summary import Table
+from ..tracking.cell_runs import NOT_APPLICABLE_TAG
 
 INTERNAL_TAGS = ("transfer.model_runs", "transfer.config_hash", "transfer.role")
 RATE_PARTS = ("_ci_low", "_ci_high", "_count", "_n")
@@ -66,7 +67,8 @@ def describe(client: Any, run_id: str) -> dict[str, Any]:
         "name": run.info.run_name,
         "status": run.info.status,
         "experiment_id": run.info.experiment_id,
-        "tags": {k: v for k, v in run.data.tags.items() if k.startswith("transfer.")},
+        "tags": {k: v for k, v in run.data.tags.items()  # n/a cells: in the tables
+                 if k.startswith("transfer.") and not k.startswith(NOT_APPLICABLE_TAG)},
         "metrics": run.data.metrics,
         "tables": tables,
         "figures": figures,

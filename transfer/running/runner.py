@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,8 +22,9 @@ from ..contracts.validation import ConfigError, validate_config
 from ..mathematics.device import resolve_device
 from ..plugging.plugin_manager import load_registry
 from ..plugging.registry import Registry
-from ..tracking.store import best_effort, default_tracking_uri
+from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_uri
 from ..tracking.tracker import Tracker
+from ..tracking.write_queue import WriteQueue
 from ..training.model_cache import ModelCache, default_cache_dir
 from ..training.progress import Listener, listening
 from .garbage_collection import fewer_collections
@@ -137,6 +139,13 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
+def _record(tracker: Tracker, experiment_id: str, parent: str, outcome: Outcome,
+            models: list[dict[str, Any]], result_format: int) -> None:
+    """The outcome's trained models (each once) and the cell itself, in MLflow."""
+    model_runs = tracker.record_models(models)
+    tracker.cells.log(experiment_id, parent, outcome, result_format, model_runs)
+
+
 @fewer_collections()
 def run_study(
     config_data: dict[str, Any],
@@ -187,6 +196,7 @@ def run_study(
                         holds=f"this {config.study} config in experiment {experiment!r}")
     lock.acquire()
     parent = None
+    writes: WriteQueue[Outcome] = WriteQueue()  # cells' runs, written while the next computes
     try:
         parent, stored, complete = tracker.open_study(
             experiment_id, config.study, config_hash, resolved
@@ -207,19 +217,22 @@ def run_study(
             pretrain(study, context, runner, task, tracker, log)
         progress.start(len(cells), len(results))
         for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
-            model_runs = tracker.record_models(adopted(outcome, context.cache))
-            tracker.cells.log(experiment_id, parent, outcome, study.result_format, model_runs)
+            writes.put(partial(_record, tracker, experiment_id, parent, outcome,
+                               adopted(outcome, context.cache), study.result_format), outcome)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
             else:
                 failed[outcome.cell] = outcome.error or ""
-            progress.advance(outcome)
-        progress.stop()
-        summary = study.summarize(config, results)
+            for written in writes.written():  # the bar counts cells stored in MLflow
+                progress.advance(written)
+        summary = study.summarize(config, results)  # while the last cells are written
         checked = check(study.claims, config, results)
         measured = measure(study.headlines, config, results)
         add_headlines(summary, measured)
         add_to_summary(summary, checked, study.theory)
+        for written in writes.written(wait=True):
+            progress.advance(written)
+        progress.stop()
         if not unchanged:
             log(f"writing the summary to MLflow: {len(summary.tables)} tables, "
                 f"{len(summary.figures)} figures")  # seconds with no bar moving
@@ -227,12 +240,15 @@ def run_study(
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
     except BaseException as error:
+        # the cells computed so far are written first (unless the store itself is gone)
+        writes.close(finish=not isinstance(error, TrackingUnavailable))
         progress.stop()
         if parent is not None:
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
             best_effort(lambda: tracker.end(parent, status))
         raise
     finally:
+        writes.close()
         best_effort(runner.close)
         best_effort(lock.release)
     return StudyRun(

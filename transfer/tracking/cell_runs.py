@@ -1,5 +1,6 @@
 """A study's cells in MLflow: each one a child run of the study's run, tagged with its cell key,
-holding the cell's metrics, dataset inputs and result file; and read back to resume a study."""
+holding the cell's metrics, dataset inputs and result file; a cell that cannot run (n/a) is one
+tag of the study's run instead (``transfer.na.<cell key>``: the reason); read back to resume."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..contracts.results import NOT_APPLICABLE, NotApplicable, ResultFormatError
 
 ROLE, CELL_KEY, PARENT = "transfer.role", "transfer.cell_key", "mlflow.parentRunId"
 STATUS, REASON, REASON_LIMIT = "transfer.status", "transfer.reason", 5000
+NOT_APPLICABLE_TAG = "transfer.na."  # + the cell key, on the study's run: the cell's reason
 RESULT_FILE = "cell_result.json"
 
 
@@ -56,9 +58,14 @@ class CellRuns:
     def finished(
         self, experiment_id: str, parent: str
     ) -> dict[str, list[dict[str, Any] | ResultFormatError]]:
-        """Per cell key, the stored results of its finished child runs, newest first; a result
-        artifact that is missing or not JSON is a ``ResultFormatError`` (the cell runs again)."""
+        """Per cell key, the stored results of its finished cells, newest first: the n/a cells
+        in the tags of ``parent``, then its finished child runs. A result artifact that is missing
+        or not JSON is a ``ResultFormatError`` (the cell runs again)."""
         finished: dict[str, list[dict[str, Any] | ResultFormatError]] = {}
+        for name, reason in self.client.get_run(parent).data.tags.items():
+            if name.startswith(NOT_APPLICABLE_TAG):  # an n/a result reads the same in every format
+                finished[name.removeprefix(NOT_APPLICABLE_TAG)] = [
+                    encode(NotApplicable(reason=reason), 1)]
         runs = sorted(self.children(experiment_id, parent), key=lambda r: -r.info.start_time)
         with tempfile.TemporaryDirectory() as scratch:
             for run in runs:
@@ -68,8 +75,7 @@ class CellRuns:
                 reason = run.data.tags.get(REASON, "")
                 stored: dict[str, Any] | ResultFormatError
                 if run.data.tags.get(STATUS) == NOT_APPLICABLE and len(reason) < REASON_LIMIT:
-                    # its tags say it all (an n/a result reads the same in every format)
-                    stored = encode(NotApplicable(reason=reason), 1)
+                    stored = encode(NotApplicable(reason=reason), 1)  # as earlier versions kept it
                 else:
                     stored = self._stored_result(run.info.run_id, scratch)
                 finished.setdefault(key, []).append(stored)
@@ -87,32 +93,34 @@ class CellRuns:
         return stored
 
     def log(self, experiment_id: str, parent: str, outcome: Outcome, result_format: int,
-            model_runs: list[str]) -> str:
-        """The finished cell's child run of ``parent``; its ID. A cell that cannot run is its
-        tags and params alone when the tags hold its whole reason: it used no data and has no
-        metrics, and ``finished`` reads it back from its tags."""
+            model_runs: list[str]) -> str | None:
+        """Record the finished cell: its child run of ``parent`` (its ID), or, for a cell that
+        cannot run and whose reason fits in a tag, the tag ``transfer.na.<cell key>`` of
+        ``parent`` (it used no data and has no metrics; ``finished`` reads it back)."""
         cell, result = outcome.cell, outcome.result
+        if isinstance(result, NotApplicable) and len(result.reason) < REASON_LIMIT:
+            self.client.set_tag(parent, NOT_APPLICABLE_TAG + cell.key, result.reason)
+            return None
         tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
                 "transfer.model_runs": ",".join(model_runs),
                 **{name: str(value)[:5000] for name, value in cell.params}}  # to group by
-        bare = isinstance(result, NotApplicable) and len(result.reason) < REASON_LIMIT
-        if isinstance(result, NotApplicable):
+        if isinstance(result, NotApplicable):  # a reason too long for a tag: its result file
             tags.update({STATUS: NOT_APPLICABLE, REASON: result.reason[:REASON_LIMIT]})
         run = self.client.create_run(
             experiment_id, start_time=outcome.started_ms, tags=tags, run_name=cell.label
         )
         run_id = run.info.run_id
         try:
-            if self.inputs and not bare:
+            if self.inputs and not isinstance(result, NotApplicable):
                 self.client.log_inputs(run_id, datasets=self.inputs)
-            status = self._log_body(run_id, outcome, result_format, bare)
+            status = self._log_body(run_id, outcome, result_format)
         except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
             self.client.set_terminated(run_id, "KILLED")
             raise
         self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
         return run_id
 
-    def _log_body(self, run_id: str, outcome: Outcome, result_format: int, bare: bool) -> str:
+    def _log_body(self, run_id: str, outcome: Outcome, result_format: int) -> str:
         result = outcome.result
         params = [Param(k, str(v)) for k, v in outcome.cell.params]
         metrics = []
@@ -127,6 +135,5 @@ class CellRuns:
         if result is None:
             self.client.log_text(run_id, outcome.error or "", "traceback.txt")
             return "FAILED"
-        if not bare:
-            self.client.log_dict(run_id, encode(result, result_format), RESULT_FILE)
+        self.client.log_dict(run_id, encode(result, result_format), RESULT_FILE)
         return "FINISHED"

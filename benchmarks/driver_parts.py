@@ -1,0 +1,122 @@
+"""Where the wall time of ``transfer study run NAME`` goes, and the serial share that caps how far
+more workers can speed it up (Amdahl).
+
+The command runs in a fresh process, exactly as a user types it, with timers around three places:
+each cell's own time (its outcome's start and end, wherever it ran), each MLflow write of a cell
+and its models (on the driver's background writer), and the summary written at the end. The
+parts of one run:
+
+- ``cells``: the sum of the cells' own times: the work that more workers share;
+- ``serial``: wall time minus ``cells``: start-up, opening the store, whatever the writes and the
+  summary add after the last cell; more workers do not shrink it;
+- ``writes``: the driver's MLflow writes of the cells (overlapped with the cells here; with many
+  workers they are a floor too, since one driver writes them all).
+
+The Amdahl bound on N cores is ``wall / (serial + cells / N)``.
+
+    python benchmarks/driver_parts.py [STUDY ...]   # default: every built-in study, warm
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _inside(report: str, args: list[str]) -> None:
+    """Run the ``transfer`` command ``args`` in this process with timers, then write the parts
+    to ``report``."""
+    from transfer.cli.main import main
+    from transfer.tracking.cell_runs import CellRuns
+    from transfer.tracking.tracker import Tracker
+
+    parts: dict[str, Any] = {"cells": [], "writes": 0.0, "summary_writes": 0.0}
+
+    def timed(cls: Any, name: str, into: str) -> None:
+        original = getattr(cls, name)
+
+        def wrapper(*call: Any, **named: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*call, **named)
+            finally:
+                parts[into] += time.perf_counter() - start
+        setattr(cls, name, wrapper)
+
+    timed(CellRuns, "log", "writes")
+    timed(Tracker, "record_models", "writes")
+    timed(Tracker, "log_summary", "summary_writes")
+    log = CellRuns.log
+
+    def cell(self: Any, experiment_id: str, parent: str, outcome: Any, *rest: Any) -> Any:
+        parts["cells"].append((outcome.started_ms, outcome.finished_ms))
+        return log(self, experiment_id, parent, outcome, *rest)
+    CellRuns.log = cell  # type: ignore[method-assign]
+    sys.argv = ["transfer", *args]
+    try:
+        main()
+    except SystemExit as stop:
+        parts["exit"] = stop.code or 0
+    finally:
+        Path(report).write_text(json.dumps(parts))
+
+
+def measure(args: list[str], folder: Path, cache: Path) -> dict[str, float]:
+    """Run ``transfer ARGS`` in a new process in ``folder`` with model cache ``cache``; its wall
+    time and parts (seconds)."""
+    report = folder / f"parts-{time.monotonic_ns()}.json"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--inside", str(report), *args], cwd=folder,
+                   check=True, capture_output=True,
+                   env={**os.environ, "TRANSFER_CACHE_DIR": str(cache)})
+    wall = time.perf_counter() - start
+    parts = json.loads(report.read_text())
+    if parts.get("exit"):
+        raise RuntimeError(f"transfer {' '.join(args)} exited with {parts['exit']}")
+    cells = sum(end - begin for begin, end in parts["cells"]) / 1000
+    return {"wall": wall, "cells": cells, "serial": wall - cells, "writes": parts["writes"],
+            "summary writes": parts["summary_writes"], "n": len(parts["cells"])}
+
+
+def amdahl(parts: dict[str, float], cores: int) -> float:
+    """The speed-up bound on ``cores`` cores from the measured parts."""
+    return parts["wall"] / (parts["serial"] + parts["cells"] / cores)
+
+
+def line(name: str, parts: dict[str, float]) -> str:
+    return (f"{name:<22} {parts['wall']:6.1f} {parts['cells']:6.1f} {parts['serial']:6.1f} "
+            f"{100 * parts['serial'] / parts['wall']:5.0f}% {parts['writes']:6.1f} "
+            f"{amdahl(parts, 4):5.1f}x {amdahl(parts, 16):5.1f}x")
+
+
+HEADER = (f"{'study':<22} {'wall s':>6} {'cells':>6} {'serial':>6} {'share':>6} {'writes':>6} "
+          f"{'4 cores':>6} {'16 cores':>6}")
+
+
+def main() -> None:
+    from transfer.plugging.plugin_manager import load_registry
+
+    studies = sys.argv[1:] or load_registry().names("study")
+    print("each default study warm (its models cached by a first run), a new store each time")
+    print(HEADER)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, cache = Path(tmp), Path(tmp) / "cache"
+        for study in studies:
+            args = ["study", "run", study, "--no-progress", "--experiment", study]
+            measure(args, folder, cache)  # trains and caches the models
+            (folder / "mlflow.db").unlink()
+            print(line(study, measure(args, folder, cache)), flush=True)
+            (folder / "mlflow.db").unlink()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--inside"]:
+        _inside(sys.argv[2], sys.argv[3:])
+    else:
+        main()
