@@ -14,7 +14,7 @@ parts of one run:
 
 The Amdahl bound on N cores is ``wall / (serial + cells / N)``.
 
-    python benchmarks/driver_parts.py [STUDY ...]   # default: every built-in study, warm
+    python benchmarks/driver_parts.py [STUDY ...]   # default: every built-in study, cold and warm
 """
 
 from __future__ import annotations
@@ -103,16 +103,16 @@ def main() -> None:
     from transfer.plugging.plugin_manager import load_registry
 
     studies = sys.argv[1:] or load_registry().names("study")
-    print("each default study warm (its models cached by a first run), a new store each time")
+    print("each default study cold (an empty model cache; training is inside the cells) and warm "
+          "(its models cached), a new store each time")
     print(HEADER)
     with tempfile.TemporaryDirectory() as tmp:
         folder, cache = Path(tmp), Path(tmp) / "cache"
         for study in studies:
             args = ["study", "run", study, "--no-progress", "--experiment", study]
-            measure(args, folder, cache)  # trains and caches the models
-            (folder / "mlflow.db").unlink()
-            print(line(study, measure(args, folder, cache)), flush=True)
-            (folder / "mlflow.db").unlink()
+            for run in ("cold", "warm"):
+                print(line(f"{study} {run}"[:22], measure(args, folder, cache)), flush=True)
+                (folder / "mlflow.db").unlink()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Options (``--executor-option KEY=VALUE``, or ``executor_options`` of ``run_study
   machine with a GPU), else 0;
 - ``max_retries`` (default 3): Ray's retries of a task whose worker process died.
 
+Ray starts (and a worker per task slot imports the plugins) while the driver opens the store.
 Workers rebuild the registry and the study from the task (plain data) and keep them from one cell
 to the next; the driver alone writes to MLflow. A model a worker lacks is fetched from the MLflow
 store, else trained. Ctrl-C cancels the tasks still running.
@@ -37,6 +38,13 @@ def _run(task: Callable[[Cell], Outcome], cell: Cell, env: dict[str, str], threa
     os.environ.update(env)
     torch.set_num_threads(threads)
     return task(cell)
+
+
+def _warm() -> None:
+    """What every task needs first, imported while the driver opens the store."""
+    from transfer import load_registry
+
+    load_registry()
 
 
 class _Signals:
@@ -86,6 +94,7 @@ class RayExecutor(Executor):
         self.gpus_per_task = gpus_per_task
         self.max_retries = max_retries
         self._started = False
+        self._warming: list[Any] = []
 
     def _connect(self) -> Any:
         import ray
@@ -105,6 +114,26 @@ class RayExecutor(Executor):
                              "address=...") from None
         self._started = True
         return ray
+
+    def start(self) -> None:
+        """Connect (a local Ray starts here) and have a worker per task slot import what the
+        tasks need, without waiting for it."""
+        ray = self._connect()
+        if not self._warming:
+            slots = max(1, int(ray.cluster_resources().get("CPU", 1) // self.cpus_per_task))
+            warm = ray.remote(_warm).options(num_cpus=self.cpus_per_task)
+            self._warming = [warm.remote() for _ in range(slots)]
+
+    def _settle(self) -> None:
+        """Wait for the warm-up tasks (Ray must not shut down with replies in flight)."""
+        if self._warming:
+            import ray
+
+            try:
+                ray.wait(self._warming, num_returns=len(self._warming), timeout=60)
+            except Exception:  # Ray is shutting down
+                pass
+            self._warming = []
 
     def _gpus(self, device: str) -> float:
         if self.gpus_per_task is not None:
@@ -159,6 +188,7 @@ class RayExecutor(Executor):
                     pass
 
     def close(self) -> None:
+        self._settle()
         if self._started:
             import ray
 

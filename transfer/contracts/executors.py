@@ -48,6 +48,11 @@ class Executor(ABC):
     @abstractmethod
     def run(self, task: Callable[[Cell], Outcome], cells: list[Cell]) -> Iterator[Outcome]: ...
 
+    def start(self) -> None:
+        """Start the workers without waiting for them; the runner calls it before it opens the
+        store, so that they start up meanwhile. The default has none to start."""
+        return None
+
     def close(self) -> None:
         """Release workers; the default has none."""
         return None

@@ -188,13 +188,18 @@ def run_study(
     artifacts_writable(tracking_uri)
     progress = progress or Silent()
 
-    tracker = Tracker(tracking_uri)
-    experiment_id = tracker.experiment(experiment)
-    # mixed precision changes the numbers: an --amp run is its own study run, never resumed into
-    config_hash = stable_hash([resolved, "amp"] if amp else resolved)
-    lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
-                        holds=f"this {config.study} config in experiment {experiment!r}")
-    lock.acquire()
+    runner.start()  # its workers start up (Ray: a local cluster) while the store opens
+    try:
+        tracker = Tracker(tracking_uri)
+        experiment_id = tracker.experiment(experiment)
+        # mixed precision changes the numbers: an --amp run is its own study run, never resumed
+        config_hash = stable_hash([resolved, "amp"] if amp else resolved)
+        lock = tracker.lock(f"transfer-lock.study.{experiment_id}.{config_hash}", on_wait=log,
+                            holds=f"this {config.study} config in experiment {experiment!r}")
+        lock.acquire()
+    except BaseException:
+        best_effort(runner.close)
+        raise
     parent = None
     writes: WriteQueue[Outcome] = WriteQueue()  # cells' runs, written while the next computes
     try:
