@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from transfer.cli.main import cli
 from transfer.tracking.cell_runs import CELL_KEY, NOT_APPLICABLE_TAG, PARENT, RESULT_FILE
 from transfer.tracking.model_runs import MODEL_KEY, MODELS_EXPERIMENT
 
-from .processes import transfer_command, wait_for_finished_cells
+from .processes import free_port, transfer_command, wait_for_finished_cells
 from .test_interrupts import SLOW_PLUGIN
 
 ray = pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
@@ -219,3 +220,18 @@ def test_ctrl_c_cancels_the_tasks_marks_the_run_killed_and_the_rerun_resumes(tmp
                       cache_dir=str(tmp_path / "cache"))
     assert not again.failed and again.run_id == parent.info.run_id
     assert 2 <= again.resumed < len(again.results)
+
+
+def test_an_unreachable_cluster_address_fails_within_seconds(tmp_path):
+    address = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    process = transfer_command("study", "run", "transfer-matrix", "--set", "n_points=20",
+                               "--executor", "ray", "--executor-option", f"address={address}",
+                               "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                               "--no-progress")
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr
+    assert f"cannot reach the Ray cluster at '{address}'" in stderr
+    assert "ray start --head" in stderr
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "mlflow.db").exists(), "nothing is written before Ray answers"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +39,20 @@ def _run(task: Callable[[Cell], Outcome], cell: Cell, env: dict[str, str], threa
     os.environ.update(env)
     torch.set_num_threads(threads)
     return task(cell)
+
+
+def _unreachable(address: str, timeout: float = 5) -> str | None:
+    """Why a ``host:port`` (or ``ray://host:port``) address does not answer within ``timeout``
+    seconds, else ``None``; other forms (``auto``) are left to Ray, which would otherwise wait
+    minutes for a cluster that is not there."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not (host and colon and port.isdigit()):
+        return None
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return None
+    except OSError as error:
+        return str(error) or type(error).__name__
 
 
 def _warm() -> None:
@@ -103,6 +118,10 @@ class RayExecutor(Executor):
             return ray
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "configure_logging": False}
+        why = _unreachable(self.address) if self.address else None
+        if why is not None:
+            raise ValueError(f"cannot reach the Ray cluster at {self.address!r} ({why}); start "
+                             "it with `ray start --head` or fix --executor-option address=...")
         try:
             if self.address:
                 ray.init(address=self.address, **options)
