@@ -1,10 +1,9 @@
 """Where the wall time of ``transfer study run NAME`` goes, and the serial share that caps how far
 more workers can speed it up (Amdahl).
 
-The command runs in a fresh process, exactly as a user types it, with timers around three places:
-each cell's own time (its outcome's start and end, wherever it ran), each MLflow write of a cell
-and its models (on the driver's background writer), and the summary written at the end. The
-parts of one run:
+The command runs in a fresh process, exactly as a user types it, with timers around two places:
+each cell's own time (its outcome's start and end, wherever it ran) and each MLflow write of a
+cell and its models (on the driver's background writer). The parts of one run:
 
 - ``cells``: the sum of the cells' own times: the work that more workers share;
 - ``serial``: wall time minus ``cells``: start-up, opening the store, whatever the writes and the
@@ -36,28 +35,23 @@ def _inside(report: str, args: list[str]) -> None:
     from transfer.tracking.cell_runs import CellRuns
     from transfer.tracking.tracker import Tracker
 
-    parts: dict[str, Any] = {"cells": [], "writes": 0.0, "summary_writes": 0.0}
+    parts: dict[str, Any] = {"cells": [], "writes": 0.0}
 
-    def timed(cls: Any, name: str, into: str) -> None:
-        original = getattr(cls, name)
-
-        def wrapper(*call: Any, **named: Any) -> Any:
+    def timed(write: Any, before: Any = lambda *call: None) -> Any:
+        def wrapper(*call: Any) -> Any:
+            before(*call)
             start = time.perf_counter()
             try:
-                return original(*call, **named)
+                return write(*call)
             finally:
-                parts[into] += time.perf_counter() - start
-        setattr(cls, name, wrapper)
+                parts["writes"] += time.perf_counter() - start
+        return wrapper
 
-    timed(CellRuns, "log", "writes")
-    timed(Tracker, "record_models", "writes")
-    timed(Tracker, "log_summary", "summary_writes")
-    log = CellRuns.log
-
-    def cell(self: Any, experiment_id: str, parent: str, outcome: Any, *rest: Any) -> Any:
+    def cell(runs: Any, experiment_id: str, parent: str, outcome: Any, *rest: Any) -> None:
         parts["cells"].append((outcome.started_ms, outcome.finished_ms))
-        return log(self, experiment_id, parent, outcome, *rest)
-    CellRuns.log = cell  # type: ignore[method-assign]
+
+    CellRuns.log = timed(CellRuns.log, cell)  # type: ignore[method-assign]
+    Tracker.record_models = timed(Tracker.record_models)  # type: ignore[method-assign]
     sys.argv = ["transfer", *args]
     try:
         main()
@@ -80,8 +74,7 @@ def measure(args: list[str], folder: Path, cache: Path) -> dict[str, float]:
     if parts.get("exit"):
         raise RuntimeError(f"transfer {' '.join(args)} exited with {parts['exit']}")
     cells = sum(end - begin for begin, end in parts["cells"]) / 1000
-    return {"wall": wall, "cells": cells, "serial": wall - cells, "writes": parts["writes"],
-            "summary writes": parts["summary_writes"], "n": len(parts["cells"])}
+    return {"wall": wall, "cells": cells, "serial": wall - cells, "writes": parts["writes"]}
 
 
 def amdahl(parts: dict[str, float], cores: int) -> float:
@@ -107,8 +100,9 @@ def main() -> None:
           "(its models cached), a new store each time")
     print(HEADER)
     with tempfile.TemporaryDirectory() as tmp:
-        folder, cache = Path(tmp), Path(tmp) / "cache"
+        folder = Path(tmp)
         for study in studies:
+            cache = folder / f"cache-{study}"  # cold: no model another study trained either
             args = ["study", "run", study, "--no-progress", "--experiment", study]
             for run in ("cold", "warm"):
                 print(line(f"{study} {run}"[:22], measure(args, folder, cache)), flush=True)
