@@ -88,6 +88,12 @@ _EXPORTS = {
     "wilson_interval": "mathematics.intervals",
     "paired_difference": "mathematics.paired",
     "PairedDifference": "mathematics.paired",
+    "paired_rates": "mathematics.paired",
+    "PairedRates": "mathematics.paired",
+    "clustered_rate": "mathematics.cluster_bootstrap",
+    "clustered_difference": "mathematics.cluster_bootstrap",
+    "ClusteredRate": "mathematics.cluster_bootstrap",
+    "ClusteredDifference": "mathematics.cluster_bootstrap",
     # executors
     "Executor": "contracts.executors",
     "Outcome": "contracts.executors",
@@ -148,6 +154,12 @@ if TYPE_CHECKING:
     from .contracts.summary import Summary, Table
     from .contracts.traits import ModelTraits, model_traits, require_gradients
     from .mathematics.chunking import forward_hooked, points_per_chunk
+    from .mathematics.cluster_bootstrap import (
+        ClusteredDifference,
+        ClusteredRate,
+        clustered_difference,
+        clustered_rate,
+    )
     from .mathematics.deepfool import deepfool
     from .mathematics.geometry import (
         flip_distance,
@@ -160,7 +172,7 @@ if TYPE_CHECKING:
     )
     from .mathematics.gradients import class_gradients, loss_gradient
     from .mathematics.intervals import wilson_interval
-    from .mathematics.paired import PairedDifference, paired_difference
+    from .mathematics.paired import PairedDifference, PairedRates, paired_difference, paired_rates
     from .plugging.plugin_manager import load_registry
     from .plugging.registry import Registry
     from .running.runner import run_study
