@@ -90,28 +90,49 @@ def test_matching_brings_the_representation_closer(digits, tiny):
     assert torch.isfinite(noise).all() and noise.shape == x.shape
 
 
-def _result(name: str, clean: int, robust: int, n: int = 400) -> NonRobustResult:
+def _result(name: str, clean: int, robust: int, first: int = 0, n: int = 400
+            ) -> NonRobustResult:
+    """``robust`` of ``n`` test points right after the attack: points first, first + 1, ...
+    (wrapping), so that two sets' flags overlap as much as their ``first`` points say."""
     def rate(k: int) -> Rate:
         return Rate.of(torch.arange(n) < k, torch.ones(n, dtype=torch.bool))
 
-    return NonRobustResult(set=name, n_classes=10, clean=rate(clean), robust=rate(robust),
-                           train_accuracy=rate(n), eval_gradients=0, eval_gradients_min=0)
+    correct = ((torch.arange(n) - first) % n) < robust
+    return NonRobustResult(set=name, n_classes=10, clean=rate(clean),
+                           robust=Rate.of(correct, torch.ones(n, dtype=torch.bool)),
+                           train_accuracy=rate(n), eval_gradients=0, eval_gradients_min=0,
+                           points=list(range(n)), robust_correct=correct.tolist())
 
 
 @pytest.mark.parametrize(("counts", "verdicts"), [
-    # (D, D_R, D_NR, D_rand, D_det) as (clean, robust) counts of 400 test points
-    ({"D": (390, 150), "D_R": (370, 250), "D_NR": (370, 60), "D_rand": (300, 0),
-      "D_det": (130, 0)}, ("PASS", "PASS", "PASS")),  # 32.5% [28.1, 37.3] > 10% + 10 points
-    ({"D": (390, 150), "D_R": (370, 160), "D_NR": (370, 60), "D_rand": (300, 0),
-      "D_det": (90, 0)}, ("INCONCLUSIVE", "INCONCLUSIVE", "PASS")),  # 22.5% [18.7, 26.8]
-    ({"D": (390, 250), "D_R": (370, 150), "D_NR": (370, 200), "D_rand": (300, 0),
-      "D_det": (20, 0)}, ("FAIL", "FAIL", "FAIL")),  # D_det 5% [3.3, 7.6]: below chance
+    # (D, D_R, D_NR, D_rand, D_det) as (clean, robust, first robust point) of 400 test points
+    ({"D": (390, 150, 0), "D_R": (370, 250, 0), "D_NR": (370, 60, 0), "D_rand": (300, 0, 0),
+      "D_det": (130, 0, 0)}, ("PASS", "PASS", "PASS")),  # 32.5% [28.1, 37.3] > 10% + 10 points
+    # D_R right on 160 other points than D's 150: 160 vs 150 discordant, McNemar p = 0.31
+    ({"D": (390, 150, 0), "D_R": (370, 160, 200), "D_NR": (370, 60, 0), "D_rand": (300, 0, 0),
+      "D_det": (90, 0, 0)}, ("INCONCLUSIVE", "INCONCLUSIVE", "INCONCLUSIVE")),  # 22.5%
+    # D_R right on a subset of D's points: below D, a FAIL whatever the p-value
+    ({"D": (390, 250, 0), "D_R": (370, 245, 0), "D_NR": (370, 200, 0), "D_rand": (300, 0, 0),
+      "D_det": (20, 0, 0)}, ("FAIL", "FAIL", "FAIL")),  # D_det 5% [3.3, 7.6]: below chance
 ])
-def test_claims_follow_the_intervals(counts, verdicts):
-    results = {Cell.make("non-robust-features", set=name): _result(name, *pair)
-               for name, pair in counts.items()}
+def test_claims_follow_the_paired_tests(counts, verdicts):
+    results = {Cell.make("non-robust-features", set=name): _result(name, *triple)
+               for name, triple in counts.items()}
     found = tuple(claim.evaluate(None, results).verdict for claim in CLAIMS)
     assert found == verdicts
+
+
+def test_a_gain_in_the_predicted_direction_is_decided_by_the_paired_points():
+    """The same two robust accuracies (160 vs 150 of 400) PASS when D_R keeps every point D
+    gets right (10 discordant points, all one way) and stay open when they share none."""
+    nested = {"D": _result("D", 390, 150), "D_R": _result("D_R", 370, 160)}
+    apart = {"D": _result("D", 390, 150), "D_R": _result("D_R", 370, 160, first=200)}
+    robust_dataset_robust = next(c for c in CLAIMS if c.id == "robust-dataset-robust")
+    for cases, verdict in ((nested, "PASS"), (apart, "INCONCLUSIVE")):
+        results = {Cell.make("non-robust-features", set=name): r for name, r in cases.items()}
+        finding = robust_dataset_robust.evaluate(None, results)
+        assert finding.verdict == verdict, finding.evidence
+        assert "(160/400)" in finding.evidence and "(150/400)" in finding.evidence
 
 
 def test_the_study_end_to_end(tracking_uri, registry, digits):

@@ -4,6 +4,8 @@ study end to end with its MLflow runs, figures and claims."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ from mlflow import MlflowClient
 from transfer import ModelSpec, evaluation_points, rho_adv, run_study, train_model
 from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.robustness import Robustness, minimal_perturbations
+from transfer.studies.robustness.fgsm_reach import fgsm_reach
 from transfer.tracking.cell_runs import PARENT
 
 from .conftest import assert_claims_evaluated
@@ -21,7 +24,7 @@ def test_rho_adv_and_the_fgsm_step_of_a_binary_linear_model_are_the_closed_forms
                                                                                   binary):
     model = train_model("logreg", binary, registry=registry, device="cpu")
     x, y = binary.x_test, binary.y_test
-    deepfool_l2, fgsm_l2 = minimal_perturbations(model, x, y, overshoot=0.02)
+    deepfool_l2, fgsm_l2, _ = minimal_perturbations(model, x, y, overshoot=0.02)
     w = model.estimator.coef_[0]
     f = model.estimator.decision_function(x.numpy().astype(np.float64))
     size = np.linalg.norm(x.flatten(1).numpy().astype(np.float64), axis=1)
@@ -34,6 +37,27 @@ def test_rho_adv_and_the_fgsm_step_of_a_binary_linear_model_are_the_closed_forms
     toward = (model.predict(x) == y).numpy()
     expected = np.abs(f) * np.sqrt(len(w)) / np.abs(w).sum()
     np.testing.assert_allclose(fgsm_l2.numpy()[toward], expected[toward], rtol=1e-3)
+
+
+def test_fgsm_reach_is_the_90_percent_eps_of_a_binary_linear_model(registry, binary):
+    """The paper's FGSM ρ_adv: on a linear model the error at eps counts the misclassified
+    points and the correct ones whose boundary is within |f|/‖w‖₁, so the smallest eps that
+    misclassifies 90% is an order statistic of |f|/‖w‖₁, computed here directly."""
+    model = train_model("logreg", binary, registry=registry, device="cpu")
+    x, y = binary.x_test, binary.y_test
+    deepfool_l2, fgsm_l2, sign = minimal_perturbations(model, x, y, overshoot=0.02)
+    reach = fgsm_reach(model, x, y, sign, fgsm_l2, deepfool_l2, seed=0)
+    w = model.estimator.coef_[0]
+    f = model.estimator.decision_function(x.numpy().astype(np.float64))
+    correct = (model.predict(x) == y).numpy()
+    needed = math.ceil(0.9 * len(y)) - int((~correct).sum())
+    eps90 = np.sort(np.abs(f[correct]) / np.abs(w).sum())[needed - 1]
+    assert reach.eps == pytest.approx(eps90, rel=1e-3)
+    size = np.linalg.norm(x.flatten(1).numpy().astype(np.float64), axis=1)
+    assert reach.rho_fgsm == pytest.approx(eps90 * np.mean(np.sqrt(len(w)) / size), rel=1e-3)
+    assert reach.rho_deepfool == pytest.approx(rho_adv(deepfool_l2, x).mean().item(), rel=1e-6)
+    assert reach.ratio_ci_low < reach.ratio < reach.ratio_ci_high
+    assert reach.points == len(y) and reach.deepfool_points == len(y)
 
 
 def test_the_study_end_to_end(tracking_uri, registry, digits):

@@ -14,6 +14,7 @@ from transfer import NotApplicable, run_study
 from transfer.cli.config_files import read_default_config
 from transfer.contracts.results import encode
 from transfer.plugging.plugin_manager import load_registry
+from transfer.studies.transfer_matrix import TransferMatrix
 from transfer.tracking.cell_runs import (
     CELL_KEY,
     NOT_APPLICABLE_TAG,
@@ -55,7 +56,7 @@ def test_the_default_transfer_matrix_reads_back_as_computed(tmp_path):
         assert all(_same(child.data.metrics[k], v) for k, v in computed.items()), key
         stored = Path(client.download_artifacts(child.info.run_id, RESULT_FILE, str(tmp_path)))
         assert json.dumps(json.loads(stored.read_text()), sort_keys=True) == json.dumps(
-            encode(result, 1), sort_keys=True)
+            encode(result, TransferMatrix.result_format), sort_keys=True)
 
     # the summary: every table, figure and summary metric (claims and headlines among them)
     summary = run.summary

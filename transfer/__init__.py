@@ -66,6 +66,9 @@ _EXPORTS = {
     "Claim": "contracts.claims",
     "Finding": "contracts.claims",
     "every_above": "contracts.claims",
+    "one_sided": "contracts.claims",
+    "all_of": "contracts.claims",
+    "Verdict": "contracts.claims",
     "Headline": "contracts.headlines",
     "Measured": "contracts.headlines",
     "Context": "contracts.context",
@@ -75,6 +78,8 @@ _EXPORTS = {
     "Rate": "contracts.results",
     "Mean": "contracts.results",
     "status_of": "contracts.results",
+    "point_outcomes": "contracts.results",
+    "pooled_by_point": "contracts.results",
     "Summary": "contracts.summary",
     "Table": "contracts.summary",
     "StudyConfig": "contracts.specs",
@@ -123,7 +128,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .contracts.attacks import Attack, AttackResult, Norm, TargetRule
     from .contracts.cell import Cell
-    from .contracts.claims import Claim, Finding, every_above
+    from .contracts.claims import Claim, Finding, Verdict, all_of, every_above, one_sided
     from .contracts.context import Context
     from .contracts.data import (
         DataFilesMissing,
@@ -139,7 +144,15 @@ if TYPE_CHECKING:
     from .contracts.headlines import Headline, Measured
     from .contracts.lipschitz_bound import LipschitzBounded
     from .contracts.models import DECISION, FOREST, GRADIENTS, NEIGHBORS, TREE, Model, freeze
-    from .contracts.results import CellResult, Mean, NotApplicable, Rate, status_of
+    from .contracts.results import (
+        CellResult,
+        Mean,
+        NotApplicable,
+        Rate,
+        point_outcomes,
+        pooled_by_point,
+        status_of,
+    )
     from .contracts.specs import (
         AttacksConfig,
         AttackSpec,

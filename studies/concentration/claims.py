@@ -147,7 +147,9 @@ CLAIMS = (
           f"every cell's 95% interval within [1/{FACTOR:g}, {FACTOR:g}] (FAIL: one entirely "
           f"outside: below, the model is far less robust than its error rate forces; above, the "
           "attack misses errors the theorem guarantees)",
-          near_bound),
+          near_bound,
+          control="the isoperimetric bound for the model's own error rate μ (closed form)",
+          minimum="two points per cell (a mean with an interval)"),
     Claim("shrinks-with-dimension",
           "The distance to the nearest error, relative to the norm of a point, shrinks as d grows",
           "Gilmer et al. 2018 (the O(1/√d) of concentration); Dobriban 2020",
@@ -156,7 +158,9 @@ CLAIMS = (
           "the log-log slope (bound: −1/2)",
           "lower at the largest d than at the smallest, 95% intervals disjoint, negative slope, "
           "for every synthetic dataset (FAIL: higher for one)",
-          shrinks_with_dimension),
+          shrinks_with_dimension,
+          control="the same dataset at the smallest d, rescaled to the same error rate",
+          minimum="two dimensions per synthetic dataset"),
     Claim("real-data-gap",
           "On real data the models' adversarial risk lies above the concentration lower bound: "
           "concentration alone does not explain it",
@@ -167,5 +171,7 @@ CLAIMS = (
           "risk above the estimate for every (model, eps) whose risk exceeds α, 95% intervals "
           "disjoint (FAIL: for one, the risk's whole interval lies at or below the estimate's "
           "upper end: the model is as robust as the data's concentration permits)",
-          real_data_gap),
+          real_data_gap,
+          control="the empirical concentration of the data at the same eps and error rate",
+          minimum="one (model, eps) whose risk exceeds α"),
 )

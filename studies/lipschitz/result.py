@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from transfer import CellResult
 
@@ -20,6 +21,14 @@ class LipschitzResult(CellResult):
     radius_checks: int
     perturbation_over_radius: list[float]
     scatter: list[tuple[str, float, float]]
+    violations: list[dict[str, Any]]  # adversarial examples inside the certified radius
+    clever_score: list[float]  # margin / CLEVER's L_local, for the first clever points
+    deepfool_l2: list[float]  # DeepFool's ‖δ‖₂ at those points (NaN: no flip, or misclassified)
+
+    @property
+    def lower_bound_holds(self) -> bool:
+        """L_emp ≤ L_upper, up to float rounding."""
+        return self.L_emp <= self.L_upper * (1 + 1e-6)
 
     def metrics(self) -> dict[str, float]:
         finite = [r for r in self.perturbation_over_radius if math.isfinite(r)]
@@ -29,7 +38,9 @@ class LipschitzResult(CellResult):
             "clever_mean": sum(self.clever) / len(self.clever), "clever_max": max(self.clever),
             "clever_over_bound": max(self.clever) / (math.sqrt(2) * self.L_upper),
             "checks_lower_bound": 1.0, "checks_radius": float(self.radius_checks),
-            "violations": 0.0, "unsupported_layers": float(len(self.unsupported)),
+            "lower_bound_holds": float(self.lower_bound_holds),
+            "violations": float(len(self.violations)),
+            "unsupported_layers": float(len(self.unsupported)),
             "perturbation_over_radius_min": min(finite) if finite else math.nan,
             "perturbation_over_radius_median": (sorted(finite)[len(finite) // 2] if finite
                                                 else math.nan),

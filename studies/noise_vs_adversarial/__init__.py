@@ -74,7 +74,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
     claims = CLAIMS
     headlines = HEADLINES
     theory = "Linearity in high dimension"
-    result_format = 2  # 2: Curves.clean_error measured at eps = 0 (1 read it off the eps grid)
+    result_format = 3  # 3: Curves.points; 2: Curves.clean_error measured at eps = 0
     default_config = Path(__file__).with_name("config.toml")
 
     def plan(self, config: NoiseVsAdversarialConfig) -> list[Cell]:
@@ -133,7 +133,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
             eps=eps.tolist(), clean_error=clean_error, error_adversarial=errors[0].tolist(),
             error_random=torch.stack(errors[1:]).mean(0).tolist(),
             logits_adversarial=logits[0][:shown].tolist(),
-            logits_random=logits[1][:shown].tolist(), labels=y[:shown].tolist(),
+            logits_random=logits[1][:shown].tolist(), labels=y[:shown].tolist(), points=len(x),
             r2_adversarial=r_squared(logits[0], eps).mean().item(),
             r2_random=torch.stack([r_squared(c, eps) for c in logits[1:]]).mean().item(),
             slope_adversarial=slopes(logits[0], eps).abs().mean().item(),

@@ -6,28 +6,53 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding
+from transfer import Cell, Claim, Finding, all_of
 
 from ..shared.cell_parts import parts
+
+if TYPE_CHECKING:
+    from transfer import Verdict
 
 LINEAR, CURVED = 0.9, 0.5  # mean R² of the logit curves
 MANY_TIMES = 2.0  # the adversarial error at least this many times the random one
 HALF = 0.5  # ... read where the adversarial error first reaches this (not where both saturate)
 WITHIN = 1.5  # the measured ratio within this factor of the prediction (FAIL: beyond WITHIN²)
+LINEAR_FAMILIES = ("softmax", "logreg", "linear-svm")  # R² ≡ 1 by construction: left out
+RBF_FAMILIES = ("rbf-net", "rbf-svm")  # Goodfellow et al.'s nonlinear contrast
+MIN_CURVE_POINTS = 10  # test points behind a model's logit curves
+MIN_RATIO_POINTS = 20  # test points behind a model's minimal-norm ratios
+
+
+def _families(config: Any) -> dict[str, str]:
+    return {m.label: m.name for m in config.models}
 
 
 def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    curves = parts(results, "curves")
-    if not curves:
-        return Finding("INCONCLUSIVE", math.nan, "no logit curves (models without gradients?)")
-    r2 = {m: (c.r2_adversarial + c.r2_random) / 2 for m, c in curves.items()}
-    mean = sum(r2.values()) / len(r2)
-    evidence = "R² of straight-line fits: " + ", ".join(f"{m} {v:.2f}" for m, v in r2.items())
-    if mean >= LINEAR:
-        return Finding("PASS", mean, evidence)
-    return Finding("FAIL" if mean < CURVED else "INCONCLUSIVE", mean, evidence)
+    """Per deep network (neither linear nor RBF), R² of the logits along the adversarial
+    direction; the RBF models are the contrast Goodfellow et al. predict to be nonlinear."""
+    family = _families(config)
+    curves = {m: c for m, c in parts(results, "curves").items()
+              if family.get(m) not in LINEAR_FAMILIES and c.points >= MIN_CURVE_POINTS}
+    deep = {m: c.r2_adversarial for m, c in curves.items() if family.get(m) not in RBF_FAMILIES}
+    rbf = {m: c.r2_adversarial for m, c in curves.items() if family.get(m) in RBF_FAMILIES}
+    if not deep:
+        return Finding("INCONCLUSIVE", math.nan,
+                       f"needs a deep network (not {', '.join(LINEAR_FAMILIES + RBF_FAMILIES)}) "
+                       f"with logit curves of at least {MIN_CURVE_POINTS} points")
+    least = min(deep.values())
+    verdicts: list[Verdict] = ["PASS" if r2 >= LINEAR else "FAIL" if r2 < CURVED else "INCONCLUSIVE"
+                for r2 in deep.values()]
+    contrast = [m for m, r2 in rbf.items() if r2 >= least]
+    evidence = ("R² of straight-line fits along the adversarial direction: " + ", ".join(
+        f"{m} {v:.2f}" for m, v in deep.items())
+        + ("; RBF contrast: " + ", ".join(f"{m} {v:.2f}" for m, v in rbf.items()) if rbf
+           else "; no RBF model to contrast")
+        + (f" (not less linear than the least linear network: {', '.join(contrast)})"
+           if contrast else ""))
+    verdict = "FAIL" if contrast else all_of(verdicts)
+    return Finding(verdict, least, evidence)
 
 
 def _where_half(curves: Any) -> int:
@@ -59,46 +84,72 @@ def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding
     return Finding("FAIL" if least <= 1 else "INCONCLUSIVE", least, evidence)
 
 
+def median_counting_misses(row: Any) -> float:
+    """The median of ‖r_S‖/‖r*‖ over every point, a subspace that never flipped the point within
+    the search counted as an infinite ratio (dropping them would bias the median low)."""
+    missing = round(len(row.ratios) * row.no_flip_share / max(1 - row.no_flip_share, 1e-12))
+    values = sorted(row.ratios) + [math.inf] * missing
+    if not values:
+        return math.nan
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def sqrt_d_over_m(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    """Fawzi et al.'s law holds for classifiers of small curvature: models whose logit curves
-    are visibly curved (mean R² below ``LINEAR``) are outside it and named in the evidence."""
-    curves = parts(results, "curves")
-    curved = sorted(m for m, c in curves.items()
-                    if (c.r2_adversarial + c.r2_random) / 2 < LINEAR)
-    outside = f"; outside the law's hypothesis (R² < {LINEAR:g}): {', '.join(curved)}" if curved \
-        else ""
-    rows = [(m, row) for m, part in parts(results, "minimal-norm").items() for row in part.rows
-            if math.isfinite(row.median) and row.linear_median > 0 and m not in curved]
-    if not rows:
-        return Finding("INCONCLUSIVE", math.nan, "no minimal-norm ratios of a near-linear model"
-                       + outside)
-    off = {(m, row.m): row.median / row.linear_median for m, row in rows}
-    worst = max(off, key=lambda key: abs(math.log(off[key])))
-    factor = max(off[worst], 1 / off[worst])
-    evidence = (f"measured / predicted median ratio, worst: {worst[0]} at m = {worst[1]}: "
-                f"{off[worst]:.2f} (over {len(off)} (model, m) pairs){outside}")
-    if factor <= WITHIN:
-        return Finding("PASS", factor, evidence)
-    return Finding("FAIL" if factor > WITHIN**2 else "INCONCLUSIVE", factor, evidence)
+    """Every model with gradients (Fawzi et al. tested deep networks): the median ratio over
+    every point, against √(d/m)."""
+    off, thin = {}, []
+    for m, part in parts(results, "minimal-norm").items():
+        for row in part.rows:
+            if part.points < MIN_RATIO_POINTS:
+                thin.append(m)
+                continue
+            off[(m, row.m)] = median_counting_misses(row) / row.predicted
+    if not off:
+        return Finding("INCONCLUSIVE", math.nan, "no minimal-norm ratios of at least "
+                       f"{MIN_RATIO_POINTS} points" + (f" ({', '.join(set(thin))})" if thin
+                                                       else ""))
+    factors = {key: max(q, 1 / q) if q > 0 else math.inf for key, q in off.items()}
+    worst = max(factors, key=lambda key: factors[key])
+    evidence = ("median ‖r_S‖/‖r*‖ over √(d/m), per (model, m): " + ", ".join(
+        f"{m} m={k} {off[(m, k)]:.2f}" for m, k in off)
+        + f"; worst {worst[0]} at m = {worst[1]}")
+    factor = factors[worst]
+    if thin:
+        evidence += f"; fewer than {MIN_RATIO_POINTS} points: {', '.join(sorted(set(thin)))}"
+    if factor > WITHIN**2:
+        return Finding("FAIL", factor, evidence)
+    return Finding("PASS" if factor <= WITHIN and not thin else "INCONCLUSIVE", factor, evidence)
 
 
 CLAIMS = (
     Claim("near-linear",
-          "Logits change almost linearly along adversarial and random directions",
-          "Goodfellow et al. 2014", "mean R² of straight-line fits to the logit curves",
-          f"at least {LINEAR:g} (FAIL: below {CURVED:g})", near_linear),
+          "Deep networks' logits change almost linearly along the adversarial direction; RBF "
+          "networks' do not", "Goodfellow et al. 2014",
+          "R² of straight-line fits to the logit curves along the sign of the gradient, per "
+          "deep network (linear models left out: R² is 1 by construction)",
+          f"at least {LINEAR:g} for every deep network, and every RBF model below the least "
+          f"linear network (FAIL: a network below {CURVED:g}, or an RBF model not below)",
+          near_linear,
+          control="the RBF models (rbf-net, rbf-svm), predicted to be nonlinear",
+          minimum=f"one deep network with curves of {MIN_CURVE_POINTS} test points"),
     Claim("adversarial-beats-noise",
           "At the same eps, the adversarial direction adds many times more error than random "
           "noise", "Goodfellow et al. 2014",
           "error added along the sign of the gradient / along random signs, at the smallest eps "
           f"where the adversarial error reaches {HALF:.0%} (else eps_max)",
           f"at least {MANY_TIMES:g}x for every model (FAIL: at most 1x for one)",
-          adversarial_beats_noise),
+          adversarial_beats_noise,
+          control="random sign directions of the same L-inf (and so the same L2) norm",
+          minimum="one model with logit curves"),
     Claim("sqrt-d-over-m",
           "A random m-dimensional subspace needs about √(d/m) times the adversarial norm",
           "Fawzi et al. 2016",
-          "median ‖r_S‖/‖r*‖ / the linear-model prediction, per near-linear model and m",
-          f"within a factor {WITHIN:g} for every model with logit R² ≥ {LINEAR:g} (FAIL: beyond "
-          f"{WITHIN**2:g})", sqrt_d_over_m,
+          "median over the test points of ‖r_S‖/‖r*‖ (a subspace that never flips a point counts "
+          "as infinite) / √(d/m), per model with gradients and m",
+          f"within a factor {WITHIN:g} for every (model, m) (FAIL: one beyond {WITHIN**2:g})",
+          sqrt_d_over_m,
+          control="DeepFool's ‖r*‖ on the same point (the ratio's denominator)",
+          minimum=f"{MIN_RATIO_POINTS} test points per model",
           theory="Noise vs adversarial directions"),
 )

@@ -25,6 +25,7 @@ class Curves(_Part):
     logits_adversarial: list[list[list[float]]]
     logits_random: list[list[list[float]]]
     labels: list[int]
+    points: int  # test points behind the R² and the error curves
     r2_adversarial: float
     r2_random: float
     slope_adversarial: float

@@ -76,6 +76,7 @@ class NonRobustFeatures(Study[NonRobustFeaturesConfig, NonRobustResult]):
     Config = NonRobustFeaturesConfig
     Result = NonRobustResult
     claims = CLAIMS
+    result_format = 2  # 2: per test point, whether the robust prediction is right (paired tests)
     headlines = HEADLINES
     theory = "Non-robust features"
     default_config = Path(__file__).with_name("config.toml")
@@ -195,6 +196,7 @@ class NonRobustFeatures(Study[NonRobustFeaturesConfig, NonRobustResult]):
         return NonRobustResult(
             set=which, n_classes=data.n_classes, clean=Rate.of(clean == y, every),
             robust=Rate.of(robust == y, every), shifted=shifted,
+            points=index.tolist(), robust_correct=(robust == y).tolist(),
             train_accuracy=Rate.of(fitted == training.y_train,
                                    torch.ones(len(fitted), dtype=torch.bool)),
             eval_gradients=count.points, eval_gradients_min=len(y) * _steps(attack),

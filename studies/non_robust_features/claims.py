@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
+from transfer import Cell, Claim, Finding, NotApplicable, Rate, all_of, one_sided, paired_rates
+
+if TYPE_CHECKING:
+    from transfer import Verdict
 
 # "Well above chance": the 95% interval's lower end more than MARGIN above chance 1/K (20%
 # with 10 classes: twice chance). A model that learnt nothing that transfers to the clean test
@@ -17,6 +20,7 @@ from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
 # predicts y + 1). Ten points is twice the half-width of a Wilson interval on a few hundred
 # test points, and stays reachable for any K (60% with 2 classes), unlike "twice chance".
 MARGIN = 0.10
+MIN_POINTS = 100  # paired test points below which a robust-accuracy comparison is undecided
 
 
 def by_set(results: Mapping[Cell, Any]) -> dict[str, Any]:
@@ -42,23 +46,31 @@ def non_robust_generalize(config: Any, results: Mapping[Cell, Any]) -> Finding:
     return Finding("INCONCLUSIVE", value, evidence)
 
 
-def _more_robust(results: Mapping[Cell, Any], better: str, worse: str) -> Finding:
+def more_robust(results: Mapping[Cell, Any], better: str, worse: str
+                ) -> tuple[Verdict, float, str]:
+    """Robust accuracy of the model trained on ``better`` against the one trained on ``worse``,
+    on the same test points: the exact McNemar test, read by ``one_sided``."""
     done = by_set(results)
     if better not in done or worse not in done:
-        return Finding("INCONCLUSIVE", math.nan, f"needs {better} and {worse} in sets")
-    a, b = done[better].robust, done[worse].robust
-    evidence = (f"robust test accuracy, standard training on {better} vs on {worse}: "
-                f"{a.percent()} vs {b.percent()} (clean {done[better].clean.percent()} vs "
-                f"{done[worse].clean.percent()})")
-    return Finding(every_above([(a, b)]), a.rate - b.rate, evidence)
+        return "INCONCLUSIVE", math.nan, f"needs {better} and {worse} in sets"
+    a, b = done[better], done[worse]
+    if a.points != b.points:
+        return "INCONCLUSIVE", math.nan, f"{better} and {worse} were tested on different points"
+    paired = paired_rates(a.robust_correct, b.robust_correct)
+    verdict = one_sided(paired.difference, paired.p_greater, paired.n, MIN_POINTS)
+    return verdict, paired.difference, f"{better} vs {worse}: {paired.text()}"
 
 
 def robust_dataset_robust(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    return _more_robust(results, "D_R", "D")
+    verdict, value, evidence = more_robust(results, "D_R", "D")
+    return Finding(verdict, value, "robust test accuracy, " + evidence)
 
 
 def robust_not_matching(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    return _more_robust(results, "D_R", "D_NR")
+    """D_R must beat D_NR *and* D: a D_R no more robust than D leaves nothing to attribute."""
+    tests = [more_robust(results, "D_R", other) for other in ("D", "D_NR")]
+    return Finding(all_of([t[0] for t in tests]), tests[1][1],
+                   "robust test accuracy, " + "; ".join(f"{t[2]} {t[0]}" for t in tests))
 
 
 CLAIMS = (
@@ -69,17 +81,27 @@ CLAIMS = (
           "clean test accuracy of fresh models trained on D_rand (t random) and D_det "
           "(t = y + 1), 95% Wilson intervals",
           f"every interval's lower end more than {100 * MARGIN:.0f} points above chance 1/K "
-          "(FAIL: one at or below chance)", non_robust_generalize),
+          "(FAIL: one at or below chance)", non_robust_generalize,
+          control="chance 1/K: a model that learnt nothing that transfers to the clean test set",
+          minimum="one of D_rand, D_det (the Wilson interval needs no more)"),
     Claim("robust-dataset-robust",
           "Standard training on the robust dataset D_R gives more robust accuracy than "
           "standard training on D",
           "Ilyas et al. 2019, §3.1 and Fig. 2",
-          "robust test accuracy (evaluation attack at eps), D_R / std vs D / std",
-          "D_R's 95% interval above D's (FAIL: below)", robust_dataset_robust),
+          "robust test accuracy (evaluation attack at eps) on the same test points, D_R / std "
+          "vs D / std, and their difference",
+          "exact one-sided McNemar test D_R > D at p < 0.05 (FAIL: D_R's accuracy at or below "
+          "D's)", robust_dataset_robust,
+          control="the same architecture trained the same way on D, on the same test points",
+          minimum=f"{MIN_POINTS} paired test points"),
     Claim("robust-features-not-matching",
           "The robustness comes from the robust model's features, not from rebuilding images: "
           "D_R beats D_NR, built the same way from the standard model",
           "Ilyas et al. 2019, §3.1 and Fig. 2",
-          "robust test accuracy (evaluation attack at eps), D_R / std vs D_NR / std",
-          "D_R's 95% interval above D_NR's (FAIL: below)", robust_not_matching),
+          "robust test accuracy (evaluation attack at eps) on the same test points, D_R / std "
+          "vs D_NR / std and vs D / std",
+          "exact one-sided McNemar tests D_R > D_NR and D_R > D, each at p < 0.05 (FAIL: D_R at "
+          "or below either)", robust_not_matching,
+          control="D_NR, built the same way through the standard model's representation; and D",
+          minimum=f"{MIN_POINTS} paired test points"),
 )

@@ -82,6 +82,8 @@ class NonRobustResult(CellResult):
     train_accuracy: Rate
     eval_gradients: int
     eval_gradients_min: int
+    points: list[int]  # the test points' indices, in the order of the per-point flags
+    robust_correct: list[bool]  # per point: the prediction after the evaluation attack is right
     shifted: Rate | None = None
     construction: Construction | None = None
     examples: Examples | None = None

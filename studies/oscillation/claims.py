@@ -162,7 +162,9 @@ CLAIMS = (
           "vs largest training set, per model that interpolates at both (training error 0)",
           f"smaller at the largest size for every such model, one-sided Wilcoxon signed-rank "
           f"p < {ALPHA:g} on the points measured at both (FAIL: larger, p < {ALPHA:g}, for one)",
-          errors_dense),
+          errors_dense,
+          control="the same model and test points at the smallest training set",
+          minimum=f"{MIN_PAIRS} non-zero paired differences per model"),
     Claim("interpolation-closer",
           "At the largest training set, an interpolating model's test points lie closer to an "
           "error than a non-interpolating model's of the same family",
@@ -170,7 +172,9 @@ CLAIMS = (
           "L2 distance to the nearest error, interpolating vs non-interpolating model of the same "
           "family (e.g. 1-NN vs 15-NN), on the points both classify correctly",
           f"smaller for every pair, one-sided Wilcoxon signed-rank p < {ALPHA:g} (FAIL: larger, "
-          f"p < {ALPHA:g}, for one pair)", interpolation_closer),
+          f"p < {ALPHA:g}, for one pair)", interpolation_closer,
+          control="the non-interpolating model of the same family, on the same points",
+          minimum=f"{MIN_PAIRS} non-zero paired differences per pair"),
     Claim("every-class-near-noise",
           "From uniform noise, every class is confidently reachable within a small distance for "
           "an interpolating model", "Szegedy et al. 2013",
@@ -180,5 +184,7 @@ CLAIMS = (
           f"95% interval above {MAJORITY:.0%} for every class and interpolating model "
           f"(budget 0.25 by default; FAIL: below {MAJORITY:.0%} for one — distances are upper "
           "bounds, so a FAIL means the searches found no confident point within the budget)",
-          every_class_near_noise),
+          every_class_near_noise,
+          control="none: a fixed share (the non-interpolating models are shown, not tested)",
+          minimum="one interpolating model at the largest size"),
 )

@@ -7,7 +7,8 @@ A model is adversarially trained when its spec has ``params.adversarial`` (see
 1. ``white-box``, one per model: the error rate of each attack over the eps grid (all points,
    those misclassified before the attack included, as the papers count), the DeepFool robustness
    ρ_adv = mean ‖r*‖₂/‖x‖₂ (Table 1 of the DeepFool paper, unbounded, as there) next to the same
-   ratio for FGSM's smallest fooling step (a line search along sign ∇ₓJ), and "rubbish class"
+   ratio for FGSM's smallest fooling step (a line search along sign ∇ₓJ), FGSM's ρ_adv the paper's
+   way (at the one eps that misclassifies 90% of the points, ``fgsm_reach``), and "rubbish class"
    examples: the share of Gaussian noise inputs x ~ N(0, I) the model puts in a class with
    confidence above ``confidence``, and its mean confidence on them.
 2. ``transfer``, one per source: ``transfer_attack`` at ``transfer_eps`` crafted on the source,
@@ -19,8 +20,8 @@ Every model trains on the whole training set with the same seed, and every cell 
 
 This package: the study below, ``config`` (the config), ``result`` (the typed cell result),
 ``claims`` (the claims), ``report`` (the summary tables and figures), ``headlines`` (the headline
-numbers), the default ``config.toml``; its own mathematics and data: ``groups``. Claims, report and
-headlines read ``result`` and ``config``, never this module.
+numbers), the default ``config.toml``; its own mathematics and data: ``groups``,
+``fgsm_reach``. Claims, report and headlines read ``result`` and ``config``, never this module.
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ from transfer import (
 
 from .claims import CLAIMS
 from .config import NAME, RobustnessConfig
+from .fgsm_reach import fgsm_reach
 from .groups import group_of
 from .headlines import HEADLINES
 from .result import RobustnessResult, WhiteBox
 
 
 def minimal_perturbations(model: Model, x: torch.Tensor, y: torch.Tensor, overshoot: float
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per point, the L2 norms of DeepFool's perturbation (1 + overshoot)·Σ r_i and of FGSM's
-    smallest fooling step eps·sign ∇ₓJ (inf where either never fools), unbounded."""
+    smallest fooling step eps·sign ∇ₓJ (inf where either never fools), unbounded; and the
+    signs."""
     steps = deepfool(model, x, overshoot=overshoot)
     applied = (x + (1 + overshoot) * steps.total) - x
     deepfool_l2 = applied.flatten(1).norm(dim=1).cpu()
@@ -71,7 +74,7 @@ def minimal_perturbations(model: Model, x: torch.Tensor, y: torch.Tensor, oversh
     scale = torch.where(torch.isfinite(deepfool_l2), 2 * deepfool_l2,
                         x.flatten(1).norm(dim=1).cpu())
     fgsm_l2 = flip_distance(model, x, sign, scale.clamp_min(1e-3), signs=(1.0,))
-    return deepfool_l2, fgsm_l2
+    return deepfool_l2, fgsm_l2, sign
 
 
 class Robustness(Study[RobustnessConfig, RobustnessResult]):
@@ -89,6 +92,7 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
     Config = RobustnessConfig
     Result = RobustnessResult
     claims = CLAIMS
+    result_format = 2  # 2: FGSM's 90% eps and ρ_adv the DeepFool paper's way (fgsm_reach)
     headlines = HEADLINES
     theory = "Adversarial training"
     default_config = Path(__file__).with_name("config.toml")
@@ -143,7 +147,7 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
                 with torch.no_grad():
                     errors[attack_spec.label].append(Rate.of((model.predict(x_adv) != y).cpu(),
                                                              every))
-        deepfool_l2, fgsm_l2 = minimal_perturbations(model, x, y, config.overshoot)
+        deepfool_l2, fgsm_l2, sign = minimal_perturbations(model, x, y, config.overshoot)
         by_deepfool, by_fgsm = torch.isfinite(deepfool_l2), torch.isfinite(fgsm_l2)
         both = by_deepfool & by_fgsm
         x_cpu = x.cpu()
@@ -159,6 +163,7 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
             rho_adv_fgsm=_mean(rho_adv(fgsm_l2[by_fgsm], x_cpu[by_fgsm])),
             fgsm_to_deepfool=_mean(fgsm_l2[both]) / _mean(deepfool_l2[both]),
             fooled_by_both=int(both.sum()),
+            fgsm_reach=fgsm_reach(model, x, y, sign, fgsm_l2, deepfool_l2, config.seed),
             rubbish=Rate.of(confidence > config.confidence, torch.ones_like(confidence,
                                                                              dtype=torch.bool)),
             rubbish_confidence=confidence.mean().item())

@@ -27,6 +27,11 @@ def summarize(config: RobustnessConfig,
             "rho_adv": [boxes[m].rho_adv for m in shown],
             "rho_adv_fgsm": [boxes[m].rho_adv_fgsm for m in shown],
             "fgsm_to_deepfool": [boxes[m].fgsm_to_deepfool for m in shown],
+            "fgsm_eps90": [boxes[m].fgsm_reach.eps for m in shown],
+            "rho_adv_fgsm90": [boxes[m].fgsm_reach.rho_fgsm for m in shown],
+            "fgsm90_over_deepfool": [boxes[m].fgsm_reach.ratio for m in shown],
+            "fgsm90_over_deepfool_ci_low": [boxes[m].fgsm_reach.ratio_ci_low for m in shown],
+            "fgsm90_over_deepfool_ci_high": [boxes[m].fgsm_reach.ratio_ci_high for m in shown],
             "rubbish_share": [boxes[m].rubbish.rate for m in shown],
             "rubbish_confidence": [boxes[m].rubbish_confidence for m in shown]}
         summary.tables["robustness"] = Table(table, "robustness of each model")
@@ -48,9 +53,11 @@ def summarize(config: RobustnessConfig,
              "clean error": [boxes[m].clean_error.percent() for m in shown],
              "ρ_adv DeepFool": [f"{boxes[m].rho_adv:.3f}" for m in shown],
              "ρ_adv FGSM": [f"{boxes[m].rho_adv_fgsm:.3f}" for m in shown],
+             "ρ_adv FGSM 90%": [f"{boxes[m].fgsm_reach.rho_fgsm:.3f}" for m in shown],
              f"noise conf. > {config.confidence:g}": [f"{100 * boxes[m].rubbish.rate:.0f}%"
                                                       for m in shown]},
-            "robustness: clean error, DeepFool and FGSM ρ_adv, rubbish-class share", keys=1))
+            "robustness: clean error, DeepFool and FGSM ρ_adv (per point; at the eps that "
+            "misclassifies 90%), rubbish-class share", keys=1))
         summary.terminal.append(Table(
             {"model": shown, **{f"{a.label} eps {e:g}": [
                 f"{100 * boxes[m].errors[a.label][i].rate:.0f}%" for m in shown]

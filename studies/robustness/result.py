@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transfer import CellResult, Rate
 
+from .fgsm_reach import FgsmReach
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,6 +26,7 @@ class WhiteBox(_Part):
     rho_adv_fgsm: float
     fgsm_to_deepfool: float  # mean FGSM / mean DeepFool L2 norm, over the points both fool
     fooled_by_both: int
+    fgsm_reach: FgsmReach  # FGSM's ρ_adv at the eps that misclassifies 90%, over DeepFool's
     rubbish: Rate  # noise inputs put in a class with confidence above the threshold
     rubbish_confidence: float
 
@@ -31,6 +34,9 @@ class WhiteBox(_Part):
         metrics = {"clean_error": self.clean_error.rate, "rho_adv": self.rho_adv,
                    "rho_adv_fgsm": self.rho_adv_fgsm, "deepfool_l2_mean": self.deepfool_l2_mean,
                    "fgsm_l2_mean": self.fgsm_l2_mean, "fgsm_to_deepfool": self.fgsm_to_deepfool,
+                   "rho_adv_fgsm90": self.fgsm_reach.rho_fgsm,
+                   "fgsm_eps90": self.fgsm_reach.eps,
+                   "fgsm90_over_deepfool": self.fgsm_reach.ratio,
                    "rubbish_share": self.rubbish.rate,
                    "rubbish_confidence": self.rubbish_confidence}
         for attack, rates in self.errors.items():

@@ -8,9 +8,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, Mean, NotApplicable, every_above
+from transfer import Cell, Claim, Finding, Mean, NotApplicable, all_of, every_above, one_sided
 
 ATTACK = "deepfool"  # the minimal perturbation: the direction the model is most sensitive to
+MIN_POINTS = 30  # DeepFool directions per model below which a model's test is undecided
 
 
 def _pairs(results: Mapping[Cell, Any], field: str, control: str
@@ -19,8 +20,9 @@ def _pairs(results: Mapping[Cell, Any], field: str, control: str
     for cell, result in results.items():
         if isinstance(result, NotApplicable):
             continue
-        if field == "first_layer_top" and result.first_layer_rank <= result.rank:
-            continue  # a first layer of rank ≤ K − 1 holds every direction the model sees
+        if field == "first_layer_top" and result.first_layer_rank <= result.rank + 1:
+            continue  # a first layer of rank ≤ K (a linear model's logit layer) holds (nearly)
+            # every direction the model sees: DeepFool's share there is ~1 by construction
         attack, baseline = result.kinds[ATTACK], result.kinds[control]
         ours, theirs = getattr(attack, field), getattr(baseline, field)
         if ours is not None and theirs is not None and ours.n > 1 and theirs.n > 1:
@@ -40,8 +42,24 @@ def _above(pairs: list[tuple[str, Mean, Mean]], what: str, missing: str) -> Find
 
 
 def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    return _above(_pairs(results, "top_share", "random-row-space"), "mean ⟨u, v₁⟩²",
-                  "no model with DeepFool perturbations")
+    """Per model, a one-sample t-test of the mean ⟨u, v₁⟩² against its exact value 1/(K−1) for
+    a uniformly random unit direction of the (K−1)-dimensional row space (the share of one
+    coordinate is Beta(1/2, (K−2)/2)); PASS when every model's mean is significantly above."""
+    rows = []
+    for cell, result in results.items():
+        if isinstance(result, NotApplicable):
+            continue
+        share, expected = result.kinds[ATTACK].top_share, 1 / result.rank
+        p = share.p_above(expected)
+        rows.append((cell["model"], share, expected, p,
+                     one_sided(share.mean - expected, p, share.n, MIN_POINTS)))
+    if not rows:
+        return Finding("INCONCLUSIVE", math.nan, "no model with DeepFool perturbations")
+    evidence = "mean ⟨u, v₁⟩² of DeepFool vs 1/(K−1) exactly: " + "; ".join(
+        f"{m} {s.text()} vs {e:.3f} (n = {s.n}, t-test p = {p:.2g}) {v}"
+        for m, s, e, p, v in rows)
+    value = min(s.mean / e for _, s, e, _, _ in rows)
+    return Finding(all_of([v for *_, v in rows]), value, evidence)
 
 
 def large_singular_values(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -61,23 +79,33 @@ CLAIMS = (
           "Adversarial perturbations align with the top singular vector of the local Jacobian",
           "Dobriban 2020 (the test of Szegedy et al. 2013's explanation)",
           "mean ⟨u, v₁⟩² of DeepFool's direction u and the top right singular vector v₁ of the "
-          "centred-logit Jacobian, against a random direction of the Jacobian's row space "
-          "(expected 1/(K−1))",
-          "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
-          top_singular_alignment),
+          "centred-logit Jacobian, per model",
+          "one-sided one-sample t-test above 1/(K−1) at p < 0.05 for every model (FAIL: one "
+          "model's mean at or below 1/(K−1))",
+          top_singular_alignment,
+          control="1/(K−1) exactly: the expected ⟨u, v₁⟩² of a uniformly random unit direction "
+                  "of the Jacobian's (K−1)-dimensional row space",
+          minimum=f"{MIN_POINTS} DeepFool directions per model"),
     Claim("large-singular-values",
           "Adversarial perturbations appear with large singular values of the local Jacobian",
           "Dobriban 2020 (the test of Szegedy et al. 2013's explanation)",
           "mean gain ‖Ju‖/σ₁ of DeepFool's direction u (1: stretched as much as the model can), "
           "against a random direction of the Jacobian's row space",
           "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
-          large_singular_values),
+          large_singular_values,
+          control="the same gain of a uniformly random unit direction of the Jacobian's row "
+                  "space, drawn per point",
+          minimum="2 directions of each kind per model (a mean with an interval)"),
     Claim("first-layer-top-subspace",
           "Adversarial perturbations concentrate on the first layer's large singular values",
           "Dobriban 2020; Szegedy et al. 2013, §4.3",
           "share of DeepFool's energy in the span of the first layer's top K−1 right singular "
           "vectors, against a random direction of the input space (expected (K−1)/d); a first "
-          "layer of rank at most K−1 (which holds every direction the model sees) is left out",
+          "layer of rank at most K (a linear model's only layer, which holds every direction "
+          "the model sees) is left out",
           "above the control for every model, 95% intervals disjoint (FAIL: below for one)",
-          first_layer_top_subspace),
+          first_layer_top_subspace,
+          control="the same share of a uniformly random direction of the input space, drawn "
+                  "per point (expected (K−1)/d)",
+          minimum="2 directions of each kind per model (a mean with an interval)"),
 )

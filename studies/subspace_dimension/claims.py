@@ -101,15 +101,23 @@ CLAIMS = (
           "orthogonal directions that fool the source per point (the most over every k), mean "
           "over points, at its largest L2 eps",
           f"at least {MANY:g} for every source (FAIL: below {FEW:g} for all)",
-          many_directions),
+          many_directions,
+          control="none measured: fixed thresholds (random orthogonal directions of the same norm"
+                  " are not run)",
+          minimum="one source with gradients at an L2 eps"),
     Claim("large-share-transfers",
           "A large share of those adversarial directions also fool other models",
           "Tramèr et al. 2017",
           "directions that also fool a target / directions that fool the source, mean over "
           "targets and sources", f"at least {LARGE:.0%} (FAIL: below {SMALL:.0%})",
-          large_share_transfers),
+          large_share_transfers,
+          control="none measured: a fixed threshold (random orthogonal directions of the same "
+                  "norm are not run)",
+          minimum="one source and one target"),
     Claim("grows-with-eps",
           "A larger budget finds more adversarial directions", "Tramèr et al. 2017",
           "the mean number of adversarial directions found along the L2 budgets, per source",
-          "never decreases as eps grows, for every source", grows_with_eps),
+          "never decreases as eps grows, for every source", grows_with_eps,
+          control="the same source at the smaller L2 eps",
+          minimum="one source at two L2 eps"),
 )

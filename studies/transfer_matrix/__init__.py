@@ -42,6 +42,7 @@ from transfer import (
     Summary,
     hookimpl,
     perturbation_norm,
+    point_outcomes,
 )
 
 from .claims import CLAIMS
@@ -65,6 +66,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     default_config = Path(__file__).with_name("config.toml")
     claims = CLAIMS
     theory = "Transferability"
+    result_format = 2  # 2: each target's per-point outcomes (claims pool by test point)
 
     def plan(self, config: TransferMatrixConfig) -> list[Cell]:
         return [
@@ -114,6 +116,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
                 targeted_success=(None if crafted.targets is None
                                   else Rate.of(predicted == crafted.targets, both)),
                 clean_error=1 - target_right.float().mean().item(),
+                transferred=point_outcomes(target_fooled.cpu(), both.cpu()),
             )
         return TransferMatrixResult(
             source_clean_error=1 - source_right.float().mean().item(),

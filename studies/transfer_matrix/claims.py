@@ -1,8 +1,11 @@
 """What the transferability papers predict for a transfer matrix, as claims (see ``Claim``).
 
-Rates are pooled over pairs (summed counts and trials, a new 95% Wilson interval); "above" means
-the two intervals are disjoint. The noise attack of the config is the control: without one, the
-claims that need it are INCONCLUSIVE.
+Every cell evaluates the same test points, so a rate pooled over (source, target) pairs, attacks
+and eps is pooled point by point (each cell's ``transferred`` outcomes) and its interval comes
+from resampling the points (``clustered_rate``), not the trials; two pooled rates on the same
+points are compared by the paired resample of their difference (``clustered_difference``). The
+noise attack of the config is the control: without one, the claims that need it are
+INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -11,19 +14,42 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
+from transfer import (
+    Cell,
+    Claim,
+    ClusteredDifference,
+    Finding,
+    NotApplicable,
+    all_of,
+    clustered_difference,
+    pooled_by_point,
+)
 
 if TYPE_CHECKING:  # the study imports these claims
+    from transfer import Verdict
+
     from .config import TransferMatrixConfig
     from .result import TransferMatrixResult
 
 LOCAL_FAMILIES = ("knn", "rbf-net", "rbf-svm")  # decisions made from nearby training points
 SAME_SIZE = 0.5  # an attack whose mean L2 perturbation is below this share of the noise's is
 # a minimal-perturbation attack (tree, forest, ...): the noise at eps is no control for it
+MIN_POINTS = 30  # test points with a trial on both sides of a comparison
+# Papernot et al.'s model families; a model name not listed here is a family of its own
+FAMILIES = {"mlp": "network", "cnn": "network", "maxout": "network", "checkpoint": "network",
+            "substitute": "network", "softmax": "linear", "logreg": "linear",
+            "linear-svm": "svm", "rbf-svm": "svm", "rbf-net": "rbf", "decision-tree": "tree",
+            "random-forest": "forest", "knn": "knn"}
+
+Done = dict[tuple[str, str, float], "TransferMatrixResult"]
 
 
-def _done(results: Mapping[Cell, TransferMatrixResult | NotApplicable]
-          ) -> dict[tuple[str, str, float], TransferMatrixResult]:
+def family_of(name: str) -> str:
+    """The model family of a registered model name (``timm:*`` models are networks)."""
+    return "network" if name.startswith("timm:") else FAMILIES.get(name, name)
+
+
+def _done(results: Mapping[Cell, TransferMatrixResult | NotApplicable]) -> Done:
     return {(c["source"], c["attack"], c["eps"]): r for c, r in results.items()
             if not isinstance(r, NotApplicable)}
 
@@ -32,19 +58,40 @@ def _noise(config: TransferMatrixConfig) -> str | None:
     return next((a.label for a in config.attacks if a.name == "noise"), None)
 
 
-def _pool(done: dict[tuple[str, str, float], TransferMatrixResult], attack: str, eps: float,
-          pairs: set[tuple[str, str]] | None = None) -> Rate:
-    """The transfer rate of ``attack`` at ``eps`` pooled over (source, target) pairs."""
-    return Rate.pooled([
-        outcome.transfer_rate
-        for (source, label, at), result in done.items() if label == attack and at == eps
-        for target, outcome in result.targets.items()
-        if pairs is None or (source, target) in pairs
-    ])
+def _outcomes(done: Done, attack: str | None = None, eps: float | None = None,
+              pairs: set[tuple[str, str]] | None = None, targets: set[str] | None = None,
+              exclude: str | None = None) -> list[str]:
+    """The per-point transfer outcomes of the cells and targets selected."""
+    return [outcome.transferred
+            for (source, label, at), result in done.items()
+            if (attack is None or label == attack) and (eps is None or at == eps)
+            and label != exclude
+            for target, outcome in result.targets.items()
+            if (pairs is None or (source, target) in pairs)
+            and (targets is None or target in targets) and outcome.transferred]
 
 
-def _size(done: dict[tuple[str, str, float], TransferMatrixResult], attack: str, eps: float,
-          sources: set[str]) -> float:
+def compare(a: list[str], b: list[str], level: float = 0.95) -> ClusteredDifference | None:
+    """Pooled rate of outcomes ``a`` minus that of ``b``, resampling the shared points; None
+    when either side has no outcome."""
+    if not a or not b:
+        return None
+    (sa, ta), (sb, tb) = pooled_by_point(a), pooled_by_point(b)
+    return clustered_difference(sa, ta, sb, tb, level=level)
+
+
+def decide(difference: ClusteredDifference) -> Verdict:
+    """PASS when the interval lies above 0, FAIL when the difference is 0 or below (a point
+    estimate on the wrong side), INCONCLUSIVE otherwise or with fewer than ``MIN_POINTS``."""
+    if min(difference.a.points, difference.b.points) < MIN_POINTS or math.isnan(
+            difference.difference):
+        return "INCONCLUSIVE"
+    if difference.difference <= 0:
+        return "FAIL"
+    return "PASS" if difference.ci_low > 0 else "INCONCLUSIVE"
+
+
+def _size(done: Done, attack: str, eps: float, sources: set[str]) -> float:
     """The mean L2 norm of ``attack``'s perturbations at ``eps`` from these sources."""
     sizes = [r.perturbation_l2 for (s, a, at), r in done.items()
              if a == attack and at == eps and s in sources]
@@ -61,98 +108,112 @@ def beats_noise(config: TransferMatrixConfig,
         for eps in config.eps:
             sources = {s for s, a, at in done if a == attack and at == eps}
             pairs = {(s, t) for s in sources for t in config.target_labels()}
-            adversarial, control = _pool(done, attack, eps), _pool(done, noise, eps, pairs)
-            if not adversarial.n or not control.n:
+            difference = compare(_outcomes(done, attack, eps), _outcomes(done, noise, eps, pairs))
+            if difference is None:
                 continue
             size, noise_size = _size(done, attack, eps, sources), _size(done, noise, eps, sources)
             if size < SAME_SIZE * noise_size:  # a minimal perturbation, not "the same size"
                 smaller[attack] = f"{attack} (L2 {size:.2f} vs {noise_size:.2f} at eps {eps:g})"
             else:
-                compared.append((attack, eps, adversarial, control))
+                compared.append((attack, eps, difference, decide(difference)))
     left_out = (f"; left out as much smaller than the noise: {', '.join(smaller.values())}"
                 if smaller else "")
     if not compared:
         return Finding("INCONCLUSIVE", math.nan,
                        "no attack and noise of the same size ran at the same eps" + left_out)
-    margin = min(a.ci_low - c.ci_high for _, _, a, c in compared)
-    worst = min(compared, key=lambda row: row[2].ci_low - row[3].ci_high)
-    evidence = (f"closest: {worst[0]} at eps {worst[1]:g}: {worst[2].percent()} vs noise "
-                f"{worst[3].percent()} from the same sources{left_out}")
-    verdict = every_above([(a, c) for _, _, a, c in compared])
-    return Finding(verdict, margin,
-                   evidence + (" (intervals overlap)" if verdict == "INCONCLUSIVE" else ""))
+    worst = min(compared, key=lambda row: row[2].ci_low)
+    passed = sum(v == "PASS" for *_, v in compared)
+    evidence = (f"{passed} of {len(compared)} (attack, eps) above the noise; closest: "
+                f"{worst[0]} at eps {worst[1]:g}: {worst[2].text()} (noise from the same "
+                f"sources){left_out}")
+    return Finding(all_of([v for *_, v in compared]), worst[2].ci_low, evidence)
 
 
 def cross_family(config: TransferMatrixConfig,
                  results: Mapping[Cell, TransferMatrixResult | NotApplicable]) -> Finding:
+    """Per attack, its cross-family pairs (sources that ran it) against the noise on the same
+    pairs at the largest eps; PASS when one attack's interval lies above 0 at the Bonferroni
+    level 1 − 0.05/k over the k attacks, FAIL when every attack's difference is ≤ 0."""
     noise, done = _noise(config), _done(results)
     if noise is None:
         return Finding("INCONCLUSIVE", math.nan, "needs the noise attack as a control")
-    family = {m.label: m.name for m in config.models}
-    pairs = {(s, t) for s, _, _ in done for t in config.target_labels() if family[s] != family[t]}
+    family = {m.label: family_of(m.name) for m in config.models}
     eps = max(config.eps)
-    rows = [(attack, _pool(done, attack, eps, pairs), _pool(done, noise, eps, pairs))
-            for attack in (a.label for a in config.attacks if a.label != noise)]
-    rows = [row for row in rows if row[1].n and row[2].n]
+    attacks = [a.label for a in config.attacks if a.label != noise]
+    rows = []
+    for attack in attacks:
+        pairs = {(s, t) for s, a, at in done if a == attack and at == eps
+                 for t in config.target_labels() if family[s] != family[t]}
+        difference = compare(_outcomes(done, attack, eps, pairs),
+                             _outcomes(done, noise, eps, pairs), level=1 - 0.05 / len(attacks))
+        if difference is not None:
+            rows.append((attack, len(pairs), difference, decide(difference)))
     if not rows:
         return Finding("INCONCLUSIVE", math.nan, "no pair of different families ran")
-    best = max(rows, key=lambda row: row[1].ci_low - row[2].ci_high)
-    evidence = (f"{best[0]} at eps {eps:g}, {len(pairs)} cross-family pairs: "
-                f"{best[1].percent()} vs noise {best[2].percent()}")
-    margin = best[1].ci_low - best[2].ci_high
-    if best[1].above(best[2]):
-        return Finding("PASS", margin, evidence)
-    if all(control.above(rate) for _, rate, control in rows):
-        return Finding("FAIL", margin, evidence)
-    return Finding("INCONCLUSIVE", margin, evidence + " (intervals overlap)")
+    best = max(rows, key=lambda row: row[2].ci_low)
+    evidence = (f"{best[0]} at eps {eps:g}, {best[1]} cross-family (source, target) pairs: "
+                f"{best[2].text()} vs noise; {sum(v == 'PASS' for *_, v in rows)} of {len(rows)} "
+                "attacks above the noise")
+    if any(v == "PASS" for *_, v in rows):
+        return Finding("PASS", best[2].ci_low, evidence)
+    if all(v == "FAIL" for *_, v in rows):
+        return Finding("FAIL", best[2].ci_low, evidence)
+    return Finding("INCONCLUSIVE", best[2].ci_low, evidence)
 
 
 def local_targets_hardest(config: TransferMatrixConfig,
                           results: Mapping[Cell, TransferMatrixResult | NotApplicable]
                           ) -> Finding:
+    """The hardest other target's pooled transfer rate minus the easiest local target's, on
+    the same points (every source, non-noise attack and eps)."""
     noise, done = _noise(config), _done(results)
     family = {m.label: m.name for m in config.models}
-    into = {target: Rate.pooled([result.targets[target].transfer_rate
-                                 for (_, attack, _), result in done.items()
-                                 if attack != noise and target in result.targets])
-            for target in config.target_labels()}
-    into = {t: r for t, r in into.items() if r.n}
-    local = {t: r for t, r in into.items() if family[t] in LOCAL_FAMILIES}
-    other = {t: r for t, r in into.items() if family[t] not in LOCAL_FAMILIES}
+    into = {t: _outcomes(done, targets={t}, exclude=noise) for t in config.target_labels()}
+    rates = {t: pooled_by_point(o) for t, o in into.items() if o}
+    share = {t: sum(s) / sum(n) for t, (s, n) in rates.items() if sum(n)}
+    local = [t for t in share if family[t] in LOCAL_FAMILIES]
+    other = [t for t in share if family[t] not in LOCAL_FAMILIES]
     if not local or not other:
         return Finding("INCONCLUSIVE", math.nan,
                        f"needs a target of {', '.join(LOCAL_FAMILIES)} and one of another family")
-    easiest_local = max(local, key=lambda t: local[t].rate)
-    hardest_other = min(other, key=lambda t: other[t].rate)
-    a, b = local[easiest_local], other[hardest_other]
-    evidence = (f"easiest local target {easiest_local} {a.percent()}; hardest other "
-                f"{hardest_other} {b.percent()}")
-    if b.above(a):
-        return Finding("PASS", b.ci_low - a.ci_high, evidence)
-    if a.above(b):
-        return Finding("FAIL", b.ci_low - a.ci_high, evidence)
-    return Finding("INCONCLUSIVE", b.ci_low - a.ci_high, evidence + " (intervals overlap)")
+    easiest_local = max(local, key=lambda t: share[t])
+    hardest_other = min(other, key=lambda t: share[t])
+    difference = compare(into[hardest_other], into[easiest_local])
+    assert difference is not None  # both have outcomes
+    evidence = (f"hardest other target {hardest_other} vs easiest local target "
+                f"{easiest_local}: {difference.text()}")
+    return Finding(decide(difference), difference.difference, evidence)
 
 
 CLAIMS = (
     Claim("beats-noise",
           "Adversarial examples transfer more than random noise of the same size, at every eps",
           "Szegedy et al. 2013; Papernot et al. 2016",
-          "transfer rate pooled over (source, target) pairs, per attack and eps; the noise "
-          "control pooled over the same sources",
-          "95% Wilson interval above the noise's at the same eps, for every attack and eps "
-          f"whose mean L2 perturbation is at least {SAME_SIZE:.0%} of the noise's",
-          beats_noise),
+          "transfer rate pooled over (source, target) pairs, per attack and eps, minus the noise "
+          "attack's on the same pairs, with a 95% bootstrap interval over the test points",
+          "interval above 0 for every attack and eps whose mean L2 perturbation is at least "
+          f"{SAME_SIZE:.0%} of the noise's (FAIL: a difference at or below 0 for one)",
+          beats_noise,
+          control="the noise attack (random signs at the same L-inf eps: the largest L2 in the "
+                  "ball) on the same (source, target) pairs and points",
+          minimum=f"{MIN_POINTS} test points with a trial on both sides"),
     Claim("cross-family",
           "Adversarial examples transfer between model families (e.g. a network to a tree)",
           "Papernot et al. 2016",
-          "transfer rate pooled over pairs of different families, at the largest eps",
-          "for some attack, 95% Wilson interval above the noise attack's on the same pairs",
-          cross_family),
+          "per attack at the largest eps, the transfer rate pooled over the (source, target) "
+          "pairs of different families (network, linear, svm, rbf, tree, forest, knn) minus the "
+          "noise attack's on the same pairs",
+          "for some attack, the bootstrap interval at 1 − 0.05/k (k attacks) above 0 (FAIL: "
+          "every attack's difference at or below 0)", cross_family,
+          control="the noise attack at the largest eps on the same cross-family pairs and points",
+          minimum=f"{MIN_POINTS} test points with a trial on both sides"),
     Claim("local-targets-hardest",
           "Targets deciding from nearby training points (kNN, RBF) are the hardest to transfer to",
           "Papernot et al. 2016; Goodfellow et al. 2014",
-          "transfer rate into each target, pooled over sources, attacks (not noise) and eps",
-          "even the easiest kNN/RBF target's interval lies below the hardest other target's",
-          local_targets_hardest),
+          "transfer rate into each target, pooled over sources, attacks (not noise) and eps; the "
+          "hardest other target's minus the easiest kNN/RBF target's, on the same points",
+          "bootstrap interval of the difference above 0 (FAIL: at or below 0)",
+          local_targets_hardest,
+          control="the other targets (neither kNN nor RBF), pooled the same way",
+          minimum=f"{MIN_POINTS} test points with a trial on both sides"),
 )

@@ -19,6 +19,7 @@ class TargetOutcome(BaseModel):
     conditional_transfer: Rate
     targeted_success: Rate | None = None
     clean_error: float
+    transferred: str = ""  # per evaluation point: 1 fooled, 0 not, - not in C (point_outcomes)
 
 
 class TransferMatrixResult(CellResult):

@@ -1,10 +1,14 @@
 """Claims: what a theory predicts, stated as data next to a study, and evaluated on its results.
 
-A study declares ``claims``: each has an id, the prediction in one sentence, its paper, the
-quantity measured, the test, and ``evaluate(config, results) -> Finding`` with the verdict
-``PASS``, ``FAIL`` or ``INCONCLUSIVE`` (too few points, intervals that overlap, a missing
-control). Every claim is logged as the metric ``claim.<id>`` (1 / 0 / -1) with its evidence in
-the ``claims`` table, and listed at the end of the study's terminal summary.
+A study declares ``claims``: each is a test stated before the run, with an id, the prediction
+in one sentence, its paper, the statistic measured (``quantity``), the threshold that decides it
+(``test``), the control it is compared against and the smallest sample it needs (``minimum``),
+and ``evaluate(config, results) -> Finding`` with the verdict ``PASS``, ``FAIL`` or
+``INCONCLUSIVE``. INCONCLUSIVE means the data cannot decide (fewer points than the minimum, a
+difference in the predicted direction that is not significant); a point estimate on the wrong
+side of the prediction with enough points is a FAIL (``one_sided``). Every claim is logged as
+the metric ``claim.<id>`` (1 / 0 / -1) with its evidence in the ``claims`` table, and listed at
+the end of the study's terminal summary.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ class Finding:
 class Claim:
     """A testable prediction of a theory, evaluated on a study's results. ``theory`` names the
     explanation of adversarial examples it tests (a row of ``transfer report``); empty means
-    the study's own ``theory``."""
+    the study's own ``theory``. ``control`` says what the statistic is compared against and
+    ``minimum`` the smallest sample below which the claim stays INCONCLUSIVE (every built-in
+    claim states both)."""
 
     id: str
     text: str
@@ -44,6 +50,24 @@ class Claim:
     test: str
     evaluate: Callable[[Any, Mapping[Cell, Any]], Finding]
     theory: str = ""
+    control: str = ""
+    minimum: str = ""
+
+
+ALPHA = 0.05  # the one-sided significance level of every built-in paired test
+
+
+def one_sided(effect: float, p_value: float, n: int, minimum: int, alpha: float = ALPHA
+              ) -> Verdict:
+    """The verdict of a one-sided test of ``effect > 0``: INCONCLUSIVE with fewer than
+    ``minimum`` units (or no effect to read); else PASS when the effect is positive and
+    ``p_value < alpha``, FAIL when the point estimate is zero or on the wrong side, and
+    INCONCLUSIVE for a positive effect that is not significant."""
+    if n < minimum or math.isnan(effect):
+        return "INCONCLUSIVE"
+    if effect <= 0:
+        return "FAIL"
+    return "PASS" if p_value < alpha else "INCONCLUSIVE"
 
 
 def every_above(pairs: list[tuple[Any, Any]]) -> Verdict:
@@ -53,6 +77,14 @@ def every_above(pairs: list[tuple[Any, Any]]) -> Verdict:
     if pairs and all(first.above(second) for first, second in pairs):
         return "PASS"
     return "FAIL" if any(second.above(first) for first, second in pairs) else "INCONCLUSIVE"
+
+
+def all_of(verdicts: list[Verdict]) -> Verdict:
+    """PASS when every verdict is PASS, FAIL when one is FAIL, else INCONCLUSIVE (also with
+    none): a claim made for every model holds only if it holds for each."""
+    if verdicts and all(v == "PASS" for v in verdicts):
+        return "PASS"
+    return "FAIL" if "FAIL" in verdicts else "INCONCLUSIVE"
 
 
 def guarded(items: tuple[Any, ...], evaluate: Callable[[Any], Any],
@@ -89,7 +121,8 @@ def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]], theor
         "id": [c.id for c, _ in checked], "verdict": [f.verdict for _, f in checked],
         "value": [f.value for _, f in checked], "claim": [c.text for c, _ in checked],
         "paper": [c.paper for c, _ in checked], "quantity": [c.quantity for c, _ in checked],
-        "test": [c.test for c, _ in checked], "evidence": [f.evidence for _, f in checked],
+        "test": [c.test for c, _ in checked], "control": [c.control for c, _ in checked],
+        "minimum": [c.minimum for c, _ in checked], "evidence": [f.evidence for _, f in checked],
         "theory": [c.theory or theory for c, _ in checked],
     }, "what the theories predict, and what the data say")
     summary.terminal.append(Table({

@@ -127,10 +127,44 @@ class Mean(BaseModel):
         """This mean's 95% interval lies entirely above ``other``'s (or above a number)."""
         return self.ci_low > (other.ci_high if isinstance(other, Mean) else other)
 
+    def p_above(self, value: float) -> float:
+        """The one-sided p-value of a one-sample Student-t test that the population mean
+        exceeds ``value`` (NaN with fewer than two values; 0 or 1 when every value is equal)."""
+        if self.n < 2 or math.isnan(self.sd):
+            return math.nan
+        if self.sd == 0:
+            return 0.0 if self.mean > value else 1.0
+        from scipy.stats import t
+
+        return float(t.sf((self.mean - value) / (self.sd / math.sqrt(self.n)), self.n - 1))
+
     def metrics(self, stem: str) -> dict[str, float]:
         """``stem`` (the mean), ``stem_ci_low``, ``stem_ci_high`` and ``stem_n``."""
         return {stem: self.mean, f"{stem}_ci_low": self.ci_low, f"{stem}_ci_high": self.ci_high,
                 f"{stem}_n": self.n}
+
+
+def point_outcomes(successes: torch.Tensor, among: torch.Tensor) -> str:
+    """A rate's trials point by point, in the order of the points: ``1`` a counted point where
+    ``successes`` holds, ``0`` a counted point where it does not, ``-`` a point not counted (not
+    in ``among``). Stored next to a ``Rate``, it lets rates measured on the same points be
+    pooled with the point as the unit (``pooled_by_point``) or compared point by point."""
+    codes = torch.where(among, torch.where(successes, 1, 0), 2).tolist()
+    return "".join("01-"[code] for code in codes)
+
+
+def pooled_by_point(outcomes: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Per point, the successes and trials of several ``point_outcomes`` strings of the same
+    points: the input of ``clustered_rate``."""
+    import numpy as np
+
+    if not outcomes:
+        return [], []
+    if len({len(o) for o in outcomes}) != 1:
+        raise ValueError("outcomes pooled by point must cover the same points")
+    codes = np.frombuffer("".join(outcomes).encode("ascii"), dtype=np.uint8).reshape(
+        len(outcomes), -1)
+    return (codes == ord("1")).sum(axis=0).tolist(), (codes != ord("-")).sum(axis=0).tolist()
 
 
 NOT_APPLICABLE = "n/a"

@@ -17,8 +17,8 @@ SEED = 0
 
 @dataclass(frozen=True)
 class ClusteredRate:
-    """``count`` of ``trials`` pooled over ``points`` test points, its share and a 95%
-    percentile interval from resampling the points (NaN with no trial)."""
+    """``count`` of ``trials`` pooled over ``points`` test points (those with a trial), its share
+    and a 95% percentile interval from resampling the points (NaN with no trial)."""
 
     rate: float
     count: int
@@ -49,13 +49,13 @@ def bootstrap_replicates(successes: Sequence[Sequence[float]], trials: Sequence[
         return (hits @ weights) / (tries @ weights)
 
 
-def _interval(replicates) -> tuple[float, float]:
+def _interval(replicates, level: float = 0.95) -> tuple[float, float]:
     import numpy as np
 
     finite = replicates[np.isfinite(replicates)]
     if len(finite) == 0:
         return math.nan, math.nan
-    low, high = np.quantile(finite, [0.025, 0.975])
+    low, high = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 
 
@@ -63,32 +63,36 @@ def clustered_rate(successes: Sequence[float], trials: Sequence[float], draws: i
                    seed: int = SEED) -> ClusteredRate:
     """The pooled rate of per-point ``successes`` out of per-point ``trials``."""
     count, total = int(sum(successes)), int(sum(trials))
+    points = sum(1 for t in trials if t > 0)
     if total == 0:
-        return ClusteredRate(math.nan, 0, 0, len(trials), math.nan, math.nan)
+        return ClusteredRate(math.nan, 0, 0, 0, math.nan, math.nan)
     low, high = _interval(bootstrap_replicates([successes], [trials], draws, seed)[0])
-    return ClusteredRate(count / total, count, total, len(trials), low, high)
+    return ClusteredRate(count / total, count, total, points, low, high)
 
 
 @dataclass(frozen=True)
 class ClusteredDifference:
-    """Pooled rate a minus pooled rate b on the same ``points``, with the 95% percentile interval
-    of the paired resamples."""
+    """Pooled rate a minus pooled rate b on the same points, with the percentile interval of the
+    paired resamples at ``level`` (95% by default)."""
 
     a: ClusteredRate
     b: ClusteredRate
     difference: float
     ci_low: float
     ci_high: float
+    level: float = 0.95
 
     def text(self) -> str:
         """``27.7% vs 22.9%: +4.8 points [-0.4, +9.9] (300 points)``."""
+        level = "" if self.level == 0.95 else f" ({100 * self.level:.4g}% interval)"
         return (f"{self.a.text()} vs {self.b.text()}: {100 * self.difference:+.1f} points "
-                f"[{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}]")
+                f"[{100 * self.ci_low:+.1f}, {100 * self.ci_high:+.1f}]{level}")
 
 
 def clustered_difference(a_successes: Sequence[float], a_trials: Sequence[float],
                          b_successes: Sequence[float], b_trials: Sequence[float],
-                         draws: int = DRAWS, seed: int = SEED) -> ClusteredDifference:
+                         draws: int = DRAWS, seed: int = SEED, level: float = 0.95
+                         ) -> ClusteredDifference:
     """Pooled rate a − pooled rate b, both measured on the same points in the same order."""
     if len(a_trials) != len(b_trials):
         raise ValueError(f"a paired difference needs the same points: {len(a_trials)} vs "
@@ -97,5 +101,5 @@ def clustered_difference(a_successes: Sequence[float], a_trials: Sequence[float]
     b = clustered_rate(b_successes, b_trials, draws, seed)
     replicates = bootstrap_replicates([a_successes, b_successes], [a_trials, b_trials], draws,
                                       seed)
-    low, high = _interval(replicates[0] - replicates[1])
-    return ClusteredDifference(a, b, a.rate - b.rate, low, high)
+    low, high = _interval(replicates[0] - replicates[1], level)
+    return ClusteredDifference(a, b, a.rate - b.rate, low, high, level)

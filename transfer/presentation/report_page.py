@@ -70,6 +70,13 @@ def _rows(reports: list[StudyReport]) -> list[tuple[StudyReport, dict[str, str]]
     return sorted(rows, key=lambda row: _theory_rank(row[1]["theory"]))
 
 
+def _stated(claim: dict[str, str]) -> str:
+    """The claim's control and minimum sample (absent from runs of older versions)."""
+    parts = [f"{name}: {escape(claim[key])}" for key, name in
+             (("control", "control"), ("minimum", "needs")) if claim.get(key)]
+    return "".join(f"<br>{part}" for part in parts)
+
+
 def _theory_table(reports: list[StudyReport]) -> str:
     out = ["<table class='theories'><thead><tr><th>Theory</th><th>Prediction</th>"
            "<th>Experiment</th><th>Measured</th><th>Verdict</th><th>Key figure</th></tr>"
@@ -86,7 +93,7 @@ def _theory_table(reports: list[StudyReport]) -> str:
                 f"</span></td>"
                 f"<td><a href='#{_anchor(report)}'>{escape(report.study)}</a>: "
                 f"{escape(claim['quantity'])}<br><span class='small'>test: "
-                f"{escape(claim['test'])}</span></td>"
+                f"{escape(claim['test'])}{_stated(claim)}</span></td>"
                 f"<td><b>{_value(claim['value'])}</b><br><span class='small'>"
                 f"{escape(claim['evidence'])}</span></td>"
                 f"<td><span class='verdict {verdict}' id='claim-{escape(claim['id'])}'>"
