@@ -216,40 +216,89 @@ def test_strict_exits_3_when_a_claim_fails(tmp_path, tracking_uri):
     assert lenient.exit_code == 0 and "FAIL" in lenient.output
 
 
-def _ensemble_cells(ensemble: int, singles: tuple[int, ...], targeted: tuple[int, int] | None,
-                    count: int = 12) -> dict[Cell, EnsembleResult]:
-    """``count`` leave-one-out cells with these successes of 200 (and matching successes of a
-    targeted attack: ensemble, each single)."""
-    cells = {}
-    for i in range(count):
-        members = [f"m{j}" for j in range(len(singles))]
-        matching = {} if targeted is None else {
-            "ensemble_matching": _rate(targeted[0], 200),
-            "singles_matching": {m: _rate(targeted[1], 200) for m in members}}
-        cells[Cell.make("ensemble-source", target=f"t{i}", attack="pgd", eps=0.1)] = \
+def _ensemble_cells(ensemble: int | list[int], singles: tuple[int, ...], targets: int,
+                    eps: int = 1, prefix: str = "t") -> dict[Cell, EnsembleResult]:
+    """Untargeted leave-one-out cells, ``eps`` budgets for each of ``targets`` targets (named
+    ``prefix`` and a number), with these successes of 200: the ensemble's (one per budget with a
+    list), each single source's."""
+    members = [f"m{j}" for j in range(len(singles))]
+    fooled = ensemble if isinstance(ensemble, list) else [ensemble] * eps
+    return {Cell.make("ensemble-source", kind="leave-one-out", target=f"{prefix}{i}",
+                      attack="pgd", eps=(e + 1) / 10):
             EnsembleResult(kind="leave-one-out", members=members, left_out={},
-                           ensemble=_rate(ensemble, 200),
-                           singles={m: _rate(s, 200) for m, s in zip(members, singles,
-                                                                     strict=True)},
-                           **matching)
-    return cells
+                           ensemble=_rate(fooled[e], 200),
+                           singles={m: _rate(k, 200) for m, k in zip(members, singles,
+                                                                     strict=True)})
+            for i in range(targets) for e in range(len(fooled))}
 
 
-def test_ensemble_claims_flip_with_their_input():
+def test_the_cells_of_one_target_are_one_vote():
     check = {claim.id: claim.evaluate for claim in ENSEMBLE_CLAIMS}
-    between = _ensemble_cells(94, (80, 100), None)  # above the mean, below the best
-    assert check["beats-mean"](None, between).verdict == "PASS"
-    assert check["beats-best"](None, between).verdict == "FAIL"
-    assert check["beats-mean"](None, _ensemble_cells(70, (80, 100), None)).verdict == "FAIL"
-    few = _ensemble_cells(94, (80, 100), None, count=3)  # 3 of 3: p = 0.25
-    assert check["beats-mean"](None, few).verdict == "INCONCLUSIVE"
-    assert check["targeted-needs-ensemble"](None, between).verdict == "INCONCLUSIVE"
-    assert check["targeted-needs-ensemble"](
-        None, _ensemble_cells(50, (40, 60), (60, 5))).verdict == "PASS"
-    assert check["targeted-needs-ensemble"](
-        None, _ensemble_cells(50, (40, 60), (5, 60))).verdict == "FAIL"
-    assert check["targeted-needs-ensemble"](
-        None, _ensemble_cells(50, (40, 60), (10, 9))).verdict == "INCONCLUSIVE"
+    between = (80, 100)  # mean 90, best 100
+    # 3 targets x 8 budgets, every cell won: 3 votes of 3 (p = 0.125), below the 5 targets
+    crowded = check["beats-mean"](None, _ensemble_cells(94, between, targets=3, eps=8))
+    assert crowded.verdict == "INCONCLUSIVE" and "3 of 3 targets" in crowded.evidence
+    # 5 targets, one cell each, every one won: 5 of 5 (p = 0.031)
+    assert check["beats-mean"](None, _ensemble_cells(94, between, targets=5)).verdict == "PASS"
+    assert check["beats-best"](None, _ensemble_cells(94, between, targets=5)).verdict == "FAIL"
+    # a target's budgets are pooled: lost by 2 at one, won by 10 at the other is a win (cell by
+    # cell, 5 wins and 5 losses)
+    pooled = check["beats-mean"](None, _ensemble_cells([88, 100], between, targets=5, eps=2))
+    assert pooled.verdict == "PASS" and "5 of 5 targets" in pooled.evidence
+    # no more wins than losses fails, significant or not: 3 targets won, 3 lost
+    split = {**_ensemble_cells(94, between, targets=3),
+             **_ensemble_cells(86, between, targets=3, prefix="u")}
+    assert check["beats-mean"](None, split).verdict == "FAIL"
+
+
+def _matching(outcomes: str) -> Rate:
+    return _rate(outcomes.count("1"), outcomes.count("1") + outcomes.count("0"))
+
+
+def _targeted_cells(ensemble: str, single: str, targets: int = 4) -> dict[Cell, EnsembleResult]:
+    """Targeted leave-one-out cells of ``targets`` targets, two single sources each: the
+    ``point_outcomes`` of the ensemble's and each single source's matching (rates from them)."""
+    members = ["m0", "m1"]
+    return {Cell.make("ensemble-source", kind="leave-one-out", target=f"t{i}",
+                      attack="pgd-targeted", eps=0.1):
+            EnsembleResult(kind="leave-one-out", members=members, left_out={},
+                           ensemble=_rate(100, 200), singles={m: _rate(100, 200) for m in members},
+                           ensemble_matching=_matching(ensemble),
+                           singles_matching={m: _matching(single) for m in members},
+                           ensemble_matching_points=ensemble,
+                           singles_matching_points={m: single for m in members})
+            for i in range(targets)}
+
+
+def _points(matching: int, start: int = 0, counted: int = 200, points: int = 220) -> str:
+    return ("0" * start + "1" * matching + "0" * (counted - start - matching)
+            + "-" * (points - counted))
+
+
+def test_targeted_matching_is_compared_point_by_point():
+    claim = next(c for c in ENSEMBLE_CLAIMS if c.id == "targeted-needs-ensemble")
+    single = _points(10)  # the singles keep the target class on the first 10 points
+
+    def verdict(ensemble: str, singles: str = single) -> str:
+        return claim.evaluate(None, _targeted_cells(ensemble, singles)).verdict
+
+    # 8.0% [4.5, 11.9] vs 5.0% [2.4, 8.1]: the rates' own intervals overlap, but the ensemble
+    # matches on the singles' 10 points and 6 more, so the paired difference, +3.0 points
+    # [+1.0, +5.5], does not straddle 0
+    assert verdict(_points(16)) == "PASS"
+    # the same rates on other points than the singles': +3.0 points [-2.0, +8.2]
+    assert verdict(_points(16, start=10)) == "INCONCLUSIVE"
+    assert verdict(_points(10)) == "FAIL"  # no difference
+    assert verdict(_points(4)) == "FAIL"
+    # 20 counted points (of 220): too few, however large the difference
+    assert verdict(_points(15, counted=20), _points(1, counted=20)) == "INCONCLUSIVE"
+    # results written before the per-point outcomes
+    old = {cell: result.model_copy(update={"ensemble_matching_points": "",
+                                           "singles_matching_points": {}})
+           for cell, result in _targeted_cells(_points(40), single).items()}
+    assert claim.evaluate(None, old).verdict == "INCONCLUSIVE"
+    untargeted = _ensemble_cells(94, (80, 100), targets=5)
+    assert claim.evaluate(None, untargeted).verdict == "INCONCLUSIVE"
 
 
 def _subspace(curves: dict[tuple[str, float], tuple[list[float], float]]

@@ -42,6 +42,7 @@ from transfer import (
     Summary,
     hookimpl,
     model_traits,
+    point_outcomes,
 )
 
 from .claims import CLAIMS
@@ -79,6 +80,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
     Config = EnsembleSourceConfig
     Result = EnsembleResult
     claims = CLAIMS
+    result_format = 2  # 2: per-point matching outcomes of targeted cells (paired claims)
     headlines = HEADLINES
     theory = "Transferability"
     default_config = Path(__file__).with_name("config.toml")
@@ -143,7 +145,7 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
         target = ctx.model(config.model(target_label), target_data, seed)
         target_right = target.predict(x) == y
         both = (ensemble.predict(x) == y) & target_right
-        singles, matching = {}, {}
+        singles, matching, matching_points = {}, {}, {}
         for label, model in models.items():
             alone = single(label)
             common = (model.predict(x) == y) & target_right
@@ -151,12 +153,19 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
             singles[label] = Rate.of(predicted != y, common)
             if alone.targets is not None:
                 matching[label] = Rate.of(predicted == alone.targets, common)
+                matching_points[label] = point_outcomes((predicted == alone.targets).cpu(),
+                                                        common.cpu())
+        ensemble_matches = (None if crafted.targets is None
+                            else target.predict(x_adv) == crafted.targets)
         return EnsembleResult(
             kind="leave-one-out", members=members, left_out=left_out,
             ensemble=Rate.of(target.predict(x_adv) != y, both), singles=singles,
-            ensemble_matching=(None if crafted.targets is None
-                               else Rate.of(target.predict(x_adv) == crafted.targets, both)),
+            ensemble_matching=(None if ensemble_matches is None
+                               else Rate.of(ensemble_matches, both)),
             singles_matching=matching,
+            ensemble_matching_points=("" if ensemble_matches is None
+                                      else point_outcomes(ensemble_matches.cpu(), both.cpu())),
+            singles_matching_points=matching_points,
         )
 
     def summarize(

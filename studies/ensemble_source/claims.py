@@ -2,49 +2,72 @@
 sources, as claims (see ``Claim``).
 
 Each leave-one-out cell compares, for one target, the ensemble of the other models with each of
-them alone. "Most targets" is a two-sided sign test over those cells (ties left out, p < 0.05).
+them alone. The cells of one target (its attacks and eps) share the target and the test points,
+so they are not independent votes: "most targets" is a one-sided sign test over the targets, each
+target one vote (its cells' trials pooled). Matching rates pooled over cells are resampled by test
+point (``clustered_difference`` on each cell's per-point outcomes).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate, every_above
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    NotApplicable,
+    Rate,
+    clustered_difference,
+    one_sided,
+    pooled_by_point,
+)
 
-if TYPE_CHECKING:  # the study imports these claims
-    from .result import EnsembleResult
-
-ALPHA = 0.05
+MIN_TARGETS = 5  # targets with a winner: 5 of 5 is the fewest that reach one-sided p < 0.05
+MIN_POINTS = 30  # test points with a trial on both sides of the matching comparison
 
 
-def leave_one_out(results: Mapping[Cell, Any], targeted: bool) -> list[EnsembleResult]:
-    return [r for r in results.values()
+def leave_one_out(results: Mapping[Cell, Any], targeted: bool) -> list[tuple[str, Any]]:
+    """(target, result) of the finished leave-one-out cells of targeted or untargeted attacks."""
+    return [(c["target"], r) for c, r in results.items()
             if not isinstance(r, NotApplicable) and r.kind == "leave-one-out"
             and r.ensemble is not None and r.singles
             and (r.ensemble_matching is not None) == targeted]
 
 
-def _sign_test(cells: list[EnsembleResult], single: Callable[[list[float]], float],
+def _sign_test(cells: list[tuple[str, Any]], single: Callable[[list[float]], float],
                what: str) -> Finding:
     """Does the ensemble beat ``single`` (the best or the mean single-source rate) for most
-    targets?"""
+    targets? One vote per target, its cells pooled."""
     from scipy.stats import binomtest
 
-    pairs = [(c.ensemble.rate, single([r.rate for r in c.singles.values()]))
-             for c in cells if c.ensemble is not None]
-    wins = sum(ensemble > alone for ensemble, alone in pairs)
-    losses = sum(ensemble < alone for ensemble, alone in pairs)
-    if wins + losses == 0:
-        return Finding("INCONCLUSIVE", math.nan, "no untargeted leave-one-out cell to compare")
-    p = binomtest(wins, wins + losses, 0.5).pvalue
-    evidence = (f"the ensemble beats the {what} single source in {wins} of {wins + losses} "
-                f"(target, attack, eps) cells, loses in {losses} (sign test p = {p:.2g})")
-    share = wins / (wins + losses)
-    if p < ALPHA:
-        return Finding("PASS" if wins > losses else "FAIL", share, evidence)
-    return Finding("INCONCLUSIVE", share, evidence)
+    by_target: dict[str, list[Any]] = {}
+    for target, result in cells:
+        by_target.setdefault(target, []).append(result)
+    wins = losses = 0
+    for results in by_target.values():
+        ensemble = Rate.pooled([r.ensemble for r in results]).rate
+        members = {m for r in results for m in r.singles}
+        alone = [Rate.pooled([r.singles[m] for r in results if m in r.singles]).rate
+                 for m in members]
+        alone = [rate for rate in alone if not math.isnan(rate)]
+        if math.isnan(ensemble) or not alone:
+            continue
+        wins += ensemble > single(alone)
+        losses += ensemble < single(alone)
+    decided = wins + losses
+    if decided == 0:
+        return Finding("INCONCLUSIVE", math.nan,
+                       "no untargeted leave-one-out cell to compare" if not by_target else
+                       f"the ensemble ties the {what} single source for all {len(by_target)} "
+                       "targets")
+    p = binomtest(wins, decided, 0.5, alternative="greater").pvalue
+    evidence = (f"the ensemble beats the {what} single source for {wins} of {decided} targets, "
+                f"loses for {losses} (one-sided sign test p = {p:.2g}; {len(cells)} cells of "
+                f"{len(by_target)} targets, each target's cells pooled)")
+    return Finding(one_sided(wins - losses, p, decided, MIN_TARGETS), wins / decided, evidence)
 
 
 def beats_mean(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -57,41 +80,57 @@ def beats_best(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 
 def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    cells = leave_one_out(results, targeted=True)
+    """The ensemble's matching rate pooled over the targeted cells minus the single sources',
+    resampling the test points (every cell and member evaluates the same points)."""
+    cells = [r for _, r in leave_one_out(results, targeted=True)]
     if not cells:
         return Finding("INCONCLUSIVE", math.nan, "needs a targeted attack (target = random or "
                                                  "least-likely) in the config")
-    ensemble = Rate.pooled([c.ensemble_matching for c in cells if c.ensemble_matching])
-    singles = Rate.pooled([r for c in cells for r in c.singles_matching.values()])
-    evidence = (f"the target predicts the attack's target class for {ensemble.percent()} of "
-                f"the ensemble's examples, {singles.percent()} of single sources'")
-    margin = ensemble.ci_low - singles.ci_high
-    verdict = every_above([(ensemble, singles)])
-    return Finding(verdict, margin,
-                   evidence + (" (intervals overlap)" if verdict == "INCONCLUSIVE" else ""))
+    ensemble = [r.ensemble_matching_points for r in cells if r.ensemble_matching_points]
+    singles = [o for r in cells for o in r.singles_matching_points.values() if o]
+    if len(ensemble) < len(cells) or not singles:
+        return Finding("INCONCLUSIVE", math.nan, "no per-point outcomes (results of an older "
+                                                 "version: run the study again)")
+    (sa, ta), (sb, tb) = pooled_by_point(ensemble), pooled_by_point(singles)
+    difference = clustered_difference(sa, ta, sb, tb)
+    evidence = ("the target predicts the attack's target class, ensemble vs single sources: "
+                f"{difference.text()}")
+    if min(difference.a.points, difference.b.points) < MIN_POINTS:
+        return Finding("INCONCLUSIVE", difference.difference, evidence)
+    if difference.difference <= 0:
+        return Finding("FAIL", difference.difference, evidence)
+    return Finding("PASS" if difference.ci_low > 0 else "INCONCLUSIVE", difference.difference,
+                   evidence)
 
 
 CLAIMS = (
     Claim("beats-mean",
           "An ensemble of the other models transfers better than a single source, for most "
           "targets", "Liu et al. 2017",
-          "per (target, attack, eps): ensemble transfer rate vs the mean single-source rate",
-          "two-sided sign test over the cells, p < 0.05", beats_mean,
-          control="the mean single-source transfer rate into the same target, attack and eps",
-          minimum="6 cells with a winner (6 of 6 is the fewest that can reach p < 0.05)"),
+          "per target (its attacks and eps pooled): the ensemble's transfer rate vs the mean "
+          "single-source rate",
+          "one-sided sign test over the targets, p < 0.05 (FAIL: no more wins than losses)",
+          beats_mean,
+          control="the mean single-source transfer rate into the same target, cells and points",
+          minimum=f"{MIN_TARGETS} targets with a winner (5 of 5 is the fewest that can reach "
+                  "p < 0.05)"),
     Claim("beats-best",
           "The ensemble transfers better than even the best single source, for most targets",
           "Liu et al. 2017",
-          "per (target, attack, eps): ensemble transfer rate vs the best single-source rate",
-          "two-sided sign test over the cells, p < 0.05", beats_best,
-          control="the best single-source transfer rate into the same target, attack and eps",
-          minimum="6 cells with a winner (6 of 6 is the fewest that can reach p < 0.05)"),
+          "per target (its attacks and eps pooled): the ensemble's transfer rate vs the best "
+          "single-source rate",
+          "one-sided sign test over the targets, p < 0.05 (FAIL: no more wins than losses)",
+          beats_best,
+          control="the best single-source transfer rate into the same target, cells and points",
+          minimum=f"{MIN_TARGETS} targets with a winner (5 of 5 is the fewest that can reach "
+                  "p < 0.05)"),
     Claim("targeted-needs-ensemble",
           "Targeted examples rarely keep their target label on another model, unless crafted on "
           "an ensemble", "Liu et al. 2017",
-          "share of examples the target labels as the attack's target class, pooled over cells",
-          "the ensemble's 95% Wilson interval above the single sources'",
-          targeted_needs_ensemble,
-          control="the single sources' matching rate on the same cells",
-          minimum="one targeted leave-one-out cell"),
+          "share of examples the target labels as the attack's target class, pooled over the "
+          "targeted cells: the ensemble's minus the single sources', with a 95% bootstrap "
+          "interval over the test points (the \"rarely\" half is not tested)",
+          "interval above 0 (FAIL: a difference at or below 0)", targeted_needs_ensemble,
+          control="the single sources' matching rate on the same cells and points",
+          minimum=f"{MIN_POINTS} test points with a trial on both sides"),
 )

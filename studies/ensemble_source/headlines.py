@@ -14,7 +14,7 @@ from .claims import leave_one_out
 
 
 def matching_rate(config: Any, results: Mapping[Cell, Any]) -> Measured:
-    cells = leave_one_out(results, targeted=True)
+    cells = [r for _, r in leave_one_out(results, targeted=True)]
     if not cells:
         return Measured(math.nan, "needs a targeted attack (target = random or least-likely)")
     ensemble = Rate.pooled([c.ensemble_matching for c in cells if c.ensemble_matching])

@@ -24,6 +24,9 @@ class EnsembleResult(CellResult):
     singles: dict[str, Rate] = {}
     ensemble_matching: Rate | None = None
     singles_matching: dict[str, Rate] = {}
+    # per evaluation point (``point_outcomes``): whether the target took the attack's class
+    ensemble_matching_points: str = ""
+    singles_matching_points: dict[str, str] = {}
 
     def metrics(self) -> dict[str, float]:
         metrics: dict[str, float] = {"members": len(self.members)}

@@ -1,25 +1,33 @@
 """Constructed ensemble-source results (Liu et al. 2017) on which each claim returns each verdict.
 
-The config: three gradient sources (mlp, cnn, softmax) and a decision tree, a target only (left
-out of every ensemble); an untargeted and a targeted PGD at two budgets. Its cells are the
-study's own ``plan``: 4 targets x 2 attacks x 2 eps leave-one-out cells and 4 white-box cells.
+The config: five gradient sources (mlp, cnn, softmax, logreg, rbf-svm) and a decision tree, a
+target only (left out of every ensemble); an untargeted and a targeted PGD at two budgets. Its
+cells are the study's own ``plan``: 6 targets x 2 attacks x 2 eps leave-one-out cells and 4
+white-box cells.
 
 Every member attacking alone fools every target on ``SINGLES`` of ``N`` common points, the
-leave-one-out ensemble on ``ensemble`` of them (one knob for every cell), so per target:
+leave-one-out ensemble on ``ensemble`` of them (one knob for every target, ``ensemble_for``
+overrides it for some), so per target (its two untargeted cells pooled, one vote each):
 
-==============  =========================  ====  ====
-target          members                    mean  best
-==============  =========================  ====  ====
-mlp             cnn 110, softmax 70          90   110
-cnn             mlp 90, softmax 70           80    90
-softmax         mlp 90, cnn 110             100   110
-decision-tree   mlp 90, cnn 110, softmax 70  90   110
-==============  =========================  ====  ====
+==============  ==========================================  =====  ====
+target          members                                     mean   best
+==============  ==========================================  =====  ====
+mlp             cnn 110, softmax 70, logreg 80, rbf-svm 100    90   110
+cnn             mlp 90, softmax 70, logreg 80, rbf-svm 100     85   100
+softmax         mlp 90, cnn 110, logreg 80, rbf-svm 100        95   110
+logreg          mlp 90, cnn 110, softmax 70, rbf-svm 100     92.5   110
+rbf-svm         mlp 90, cnn 110, softmax 70, logreg 80       87.5   110
+decision-tree   all five                                       90   110
+==============  ==========================================  =====  ====
 
-The untargeted attack gives 8 cells (4 targets x 2 eps) to the sign tests: 8 wins of 8 is
-p = 0.008, 6 of 8 is p = 0.29. In the targeted cells each single source's examples keep their
-target class on the target for ``SINGLE_MATCHING`` of N points, the ensemble's for ``matching``;
-the claim pools them over the 8 targeted cells.
+The one-sided sign test over the 6 targets: 6 wins of 6 is p = 0.016, 5 of 6 p = 0.11, 4 of 6
+p = 0.34; no more wins than losses is a FAIL.
+
+In the targeted cells the strings of ``point_outcomes`` cover ``POINTS`` evaluation points, the
+first ``N`` counted (both models right), the rest ``-``. Each single source's examples keep their
+target class on the first ``SINGLE_MATCHING`` points, the ensemble's on ``matching`` points: the
+first ones (nested: every point the singles match, the ensemble matches too) or, ``apart``, the
+points right after the singles' ones. The claim pools the 12 targeted cells by point.
 """
 
 from __future__ import annotations
@@ -35,9 +43,10 @@ from . import Case
 
 STUDY = "ensemble-source"
 
+POINTS = 240  # evaluation points (the config's n_points)
 N = 200  # points both the source(s) and the target classify correctly, per cell
-SINGLES = {"mlp": 90, "cnn": 110, "softmax": 70}  # successes of N, each member alone
-SINGLE_MATCHING = 10  # targeted: successes of N that keep the target class, each member alone
+SINGLES = {"mlp": 90, "cnn": 110, "softmax": 70, "logreg": 80, "rbf-svm": 100}  # of N, alone
+SINGLE_MATCHING = 10  # targeted: points whose example keeps the target class, each member alone
 WHITEBOX = 190  # the ensemble of all sources on each member
 NO_GRADIENTS = {"decision-tree": "decision-tree has no gradients (capabilities: decision)"}
 
@@ -47,9 +56,15 @@ def _rate(successes: int, n: int = N) -> Rate:
     return Rate(rate=successes / n, count=successes, n=n, ci_low=low, ci_high=high)
 
 
+def _outcomes(successes: int, start: int = 0) -> str:
+    """``point_outcomes`` of ``successes`` of the N counted points, from point ``start`` on."""
+    return ("0" * start + "1" * successes + "0" * (N - start - successes)
+            + "-" * (POINTS - N))
+
+
 def _config() -> EnsembleSourceConfig:
     return EnsembleSourceConfig.model_validate({
-        "study": STUDY, "n_points": N, "eps": [0.1, 0.2],
+        "study": STUDY, "n_points": POINTS, "eps": [0.1, 0.2],
         "models": [*SINGLES, *NO_GRADIENTS],
         "attacks": [{"name": "pgd", "params": {"steps": 10}},
                     {"name": "pgd", "label": "pgd-targeted",
@@ -57,28 +72,35 @@ def _config() -> EnsembleSourceConfig:
     })
 
 
-def _result(config: EnsembleSourceConfig, cell: Cell, ensemble: int,
-            matching: int) -> EnsembleResult:
+def _result(config: EnsembleSourceConfig, cell: Cell, ensemble: int, matching: int,
+            apart: bool) -> EnsembleResult:
     if cell["kind"] == "whitebox":
         return EnsembleResult(kind="whitebox", members=list(SINGLES), left_out=NO_GRADIENTS,
                               whitebox={m: _rate(WHITEBOX) for m in SINGLES})
     members = [m for m in SINGLES if m != cell["target"]]
-    targeted = "target" in config.attack(cell["attack"]).params
+    common = {"kind": "leave-one-out", "members": members, "left_out": NO_GRADIENTS,
+              "ensemble": _rate(ensemble), "singles": {m: _rate(SINGLES[m]) for m in members}}
+    if "target" not in config.attack(cell["attack"]).params:
+        return EnsembleResult(**common)
     return EnsembleResult(
-        kind="leave-one-out", members=members, left_out=NO_GRADIENTS,
-        ensemble=_rate(ensemble), singles={m: _rate(SINGLES[m]) for m in members},
-        ensemble_matching=_rate(matching) if targeted else None,
-        singles_matching={m: _rate(SINGLE_MATCHING) for m in members} if targeted else {},
+        **common, ensemble_matching=_rate(matching),
+        singles_matching={m: _rate(SINGLE_MATCHING) for m in members},
+        ensemble_matching_points=_outcomes(matching, SINGLE_MATCHING if apart else 0),
+        singles_matching_points={m: _outcomes(SINGLE_MATCHING) for m in members},
     )
 
 
-def _case(ensemble: int = 105, matching: int = 30) -> Case:
+def _case(ensemble: int = 105, ensemble_for: dict[str, int] | None = None, matching: int = 16,
+          apart: bool = False) -> Case:
     """The study's cells with the ensemble fooling the target on ``ensemble`` of N points (every
-    leave-one-out cell) and keeping the target class on ``matching`` of N (targeted cells)."""
+    leave-one-out cell; ``ensemble_for`` overrides it per target) and keeping the target class on
+    ``matching`` of N (targeted cells; ``apart``: on other points than the singles)."""
 
     def case() -> tuple[Any, dict[Cell, Any]]:
         config = _config()
-        return config, {cell: _result(config, cell, ensemble, matching)
+        fooled = ensemble_for or {}
+        return config, {cell: _result(config, cell, fooled.get(cell["target"], ensemble),
+                                      matching, apart)
                         for cell in EnsembleSource().plan(config)}
 
     return case
@@ -86,20 +108,24 @@ def _case(ensemble: int = 105, matching: int = 30) -> Case:
 
 CASES: dict[str, dict[str, Case]] = {
     "beats-mean": {
-        "PASS": _case(ensemble=105),  # above every target's mean: 8 wins of 8
-        "FAIL": _case(ensemble=75),  # below every target's mean: 8 losses of 8
-        # above the mean for mlp, cnn and the tree, below it for softmax: 6 of 8, p = 0.29
-        "INCONCLUSIVE": _case(ensemble=95),
+        "PASS": _case(ensemble=105),  # above every target's mean: 6 wins of 6, p = 0.016
+        # below the mean of mlp, softmax, logreg and the tree: 2 wins, 4 losses
+        "FAIL": _case(ensemble=89),
+        # above the mean of mlp and the tree too: 4 wins, 2 losses, p = 0.34
+        "INCONCLUSIVE": _case(ensemble=91),
     },
     "beats-best": {
-        "PASS": _case(ensemble=120),  # above every target's best: 8 wins of 8
-        "FAIL": _case(ensemble=85),  # below every target's best: 8 losses of 8
-        # above the best only when cnn (the best source) is the target: 2 of 8, p = 0.29
-        "INCONCLUSIVE": _case(ensemble=105),
+        "PASS": _case(ensemble=120),  # above every target's best: 6 wins of 6
+        "FAIL": _case(ensemble=105),  # above the best only when cnn is the target: 1 of 6
+        # as PASS but below the best (cnn, 110) when softmax is the target: 5 of 6, p = 0.11
+        "INCONCLUSIVE": _case(ensemble=120, ensemble_for={"softmax": 100}),
     },
     "targeted-needs-ensemble": {
-        "PASS": _case(matching=30),  # pooled 15.0% [13.3, 16.8] vs 5.0% [4.3, 5.8]
-        "FAIL": _case(matching=2),  # pooled 1.0% [0.6, 1.6] vs 5.0% [4.3, 5.8]
-        "INCONCLUSIVE": _case(matching=12),  # pooled 6.0% [4.9, 7.3]: the intervals overlap
+        # 8.0% vs 5.0%: the 6 points only the ensemble matches, +3.0 points [+1.0, +5.5]
+        "PASS": _case(matching=16),
+        "FAIL": _case(matching=8),  # 4.0% vs 5.0%: -1.0 points
+        # the same 8.0% vs 5.0%, but on other points than the singles' (16 points vs 10):
+        # +3.0 points [-2.0, +8.1]
+        "INCONCLUSIVE": _case(matching=16, apart=True),
     },
 }

@@ -14,9 +14,10 @@ from .report import StudyReport, verdict_counts
 
 # The survey's order; a plugin study's theory comes after these, alphabetically.
 THEORY_ORDER = ("Large Lipschitz constant", "Linearity in high dimension",
+                "Low-dimensional data manifold", "Boundary tilting",
                 "Noise vs adversarial directions", "Adversarial subspaces", "Transferability",
                 "Adversarial training", "Non-robust features", "Concentration of measure",
-                "Oscillation")
+                "Test error in noise", "Oscillation")
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1280px;
