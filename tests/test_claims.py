@@ -322,15 +322,17 @@ def _subspace(curves: dict[tuple[str, float], tuple[list[float], float]]
 
 
 def test_subspace_claims_flip_with_their_input():
-    check = {claim.id: claim.evaluate for claim in SUBSPACE_CLAIMS}
+    # many-directions needs the random control and 30 points: tests/claim_cases covers it
+    check = {claim.id: claim.evaluate for claim in SUBSPACE_CLAIMS
+             if claim.id != "many-directions"}
     rich = _subspace({("a", 1.0): ([1, 2, 3, 4], 0.7), ("a", 3.0): ([1, 2, 4, 7], 0.7),
                       ("b", 3.0): ([1, 2, 4, 6], 0.6)})
     poor = _subspace({("a", 1.0): ([1, 1.5, 1.2, 1], 0.1), ("a", 3.0): ([1, 1.2, 1, 1], 0.1),
                       ("b", 3.0): ([0.5, 1, 1, 1], 0.1)})
     middle = _subspace({("a", 3.0): ([1, 2, 3, 3], 0.3), ("b", 3.0): ([1, 2, 3, 3], 0.3)})
-    assert [check[c](None, rich).verdict for c in check] == ["PASS", "PASS", "PASS"]
-    assert [check[c](None, poor).verdict for c in check] == ["FAIL", "FAIL", "FAIL"]
-    assert [check[c](None, middle).verdict for c in check] == ["INCONCLUSIVE"] * 3
+    assert [check[c](None, rich).verdict for c in check] == ["PASS", "PASS"]
+    assert [check[c](None, poor).verdict for c in check] == ["FAIL", "FAIL"]
+    assert [check[c](None, middle).verdict for c in check] == ["INCONCLUSIVE"] * 2
     assert check["large-share-transfers"](None, rich).value == pytest.approx((0.7 + 0.6) / 2)
 
 

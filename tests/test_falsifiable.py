@@ -40,3 +40,8 @@ def test_the_claim_returns_the_constructed_verdict(key, verdict):
     finding = claim.evaluate(config, results)
     assert finding.verdict == verdict, finding.evidence
     assert finding.evidence
+    if verdict != "INCONCLUSIVE":  # a decided verdict says how many units decided it
+        assert finding.n is not None and finding.n > 0, f"{key}: Finding.n is not set"
+        assert finding.low <= finding.value <= finding.high or finding.low != finding.low, (
+            f"{key}: the value {finding.value} lies outside its interval "
+            f"[{finding.low}, {finding.high}]")

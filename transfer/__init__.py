@@ -68,6 +68,7 @@ _EXPORTS = {
     "every_above": "contracts.claims",
     "one_sided": "contracts.claims",
     "all_of": "contracts.claims",
+    "deciding": "contracts.claims",
     "Verdict": "contracts.claims",
     "Headline": "contracts.headlines",
     "Measured": "contracts.headlines",
@@ -128,7 +129,15 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .contracts.attacks import Attack, AttackResult, Norm, TargetRule
     from .contracts.cell import Cell
-    from .contracts.claims import Claim, Finding, Verdict, all_of, every_above, one_sided
+    from .contracts.claims import (
+        Claim,
+        Finding,
+        Verdict,
+        all_of,
+        deciding,
+        every_above,
+        one_sided,
+    )
     from .contracts.context import Context
     from .contracts.data import (
         DataFilesMissing,

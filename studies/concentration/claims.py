@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from transfer import Cell, Claim, Finding, NotApplicable
 
 from .bounds import mean_distance_bound
+
+if TYPE_CHECKING:
+    from transfer import Verdict
 
 FACTOR = 2.0  # near-bound: measured / bound within [1/FACTOR, FACTOR]
 
@@ -64,11 +67,23 @@ def near_bound(config: Any, results: Mapping[Cell, Any]) -> Finding:
         evidence += "; no error found (μ = 0) at " + ", ".join(missing)
     if not usable:
         return Finding("INCONCLUSIVE", math.nan, evidence)
-    worst = max((p.ratio for _, p in usable), key=lambda r: abs(math.log(r)) if r > 0 else 1e9)
-    if any(p.ratio_low > FACTOR or p.ratio_high < 1 / FACTOR for _, p in usable):
-        return Finding("FAIL", worst, evidence)
-    inside = all(p.ratio_low >= 1 / FACTOR and p.ratio_high <= FACTOR for _, p in usable)
-    return Finding("PASS" if inside and not missing else "INCONCLUSIVE", worst, evidence)
+    outside = [p for _, p in usable if p.ratio_low > FACTOR or p.ratio_high < 1 / FACTOR]
+    if outside:
+        return _ratio_finding("FAIL", outside, evidence)
+    straddling = [p for _, p in usable
+                  if not (p.ratio_low >= 1 / FACTOR and p.ratio_high <= FACTOR)]
+    inside = not straddling
+    # INCONCLUSIVE: the cells whose interval straddles a limit decide (every cell, when only a
+    # cell without errors holds the verdict back)
+    return _ratio_finding("PASS" if inside and not missing else "INCONCLUSIVE",
+                          straddling or [p for _, p in usable], evidence)
+
+
+def _ratio_finding(verdict: Verdict, deciding: list[Any], evidence: str) -> Finding:
+    """The ratio furthest from 1 among the ``deciding`` cells, its interval and its points."""
+    worst = max(deciding, key=lambda p: abs(math.log(p.ratio)) if p.ratio > 0 else 1e9)
+    return Finding(verdict, worst.ratio, evidence, worst.ratio_low, worst.ratio_high,
+                   worst.distance.n)
 
 
 def adjusted(part: Any, mu: float) -> tuple[float, float, float]:
@@ -86,7 +101,7 @@ def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
     if not cells:
         return Finding("INCONCLUSIVE", math.nan, "needs two measurable dimensions of a synthetic "
                                                  "dataset")
-    verdicts, slopes, lines = [], [], []
+    verdicts, slopes, lines, dims = [], [], [], []
     for label, parts in cells.items():
         mu = float(np.median([p.error.rate for p in parts]))
         values = [adjusted(p, mu) for p in parts]
@@ -94,6 +109,7 @@ def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
         slope = float(np.polyfit(np.log([p.d for p in parts]), np.log([v[0] for v in values]),
                                  1)[0])
         slopes.append(slope)
+        dims.append(len(parts))
         raw = [p.relative(p.distance.mean) for p in (parts[0], parts[-1])]
         lines.append(f"{label} at μ = {100 * mu:.1f}%: d={parts[0].d} {first[0]:.3f} "
                      f"[{first[1]:.3f}, {first[2]:.3f}] → d={parts[-1].d} {last[0]:.3f} "
@@ -102,11 +118,13 @@ def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
         verdicts.append("PASS" if last[2] < first[1] and slope < 0
                         else "FAIL" if last[1] > first[2] else "INCONCLUSIVE")
     evidence = "relative distance at a common error rate: " + "; ".join(lines)
-    value = max(slopes)
-    if "FAIL" in verdicts:
-        return Finding("FAIL", value, evidence)
-    return Finding("PASS" if all(v == "PASS" for v in verdicts) else "INCONCLUSIVE", value,
-                   evidence)
+    verdict: Verdict = ("FAIL" if "FAIL" in verdicts
+                        else "PASS" if all(v == "PASS" for v in verdicts) else "INCONCLUSIVE")
+    # the dataset that decides: the flattest slope among those with the claim's verdict; the
+    # slope has no interval, its units are the dimensions it is fitted on
+    slope, n = max((s, k) for s, k, v in zip(slopes, dims, verdicts, strict=True)
+                   if v == verdict)
+    return Finding(verdict, slope, evidence, n=n)
 
 
 def real_data_gap(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -121,20 +139,31 @@ def real_data_gap(config: Any, results: Mapping[Cell, Any]) -> Finding:
         for m, e, p in vulnerable)
     if len(vulnerable) < len(cells):
         evidence += f" ({len(cells) - len(vulnerable)} cell(s) without risk above α left out)"
-    value = min(p.gap for _, _, p in vulnerable)
-    short = [f"{m} at eps {e:g} ({p.coverage.percent()} < α {100 * p.alpha.rate:.1f}%)"
-             for m, e, p in vulnerable if p.coverage.ci_high < p.alpha.rate]
+    short = [(m, e, p) for m, e, p in vulnerable if p.coverage.ci_high < p.alpha.rate]
     if short:
-        return Finding("INCONCLUSIVE", value, evidence + "; the union of balls covers "
-                       "significantly less than α of the held-out points at " + ", ".join(short))
-    explained = [f"{m} at eps {e:g}" for m, e, p in vulnerable
+        return _gap_finding("INCONCLUSIVE", short, evidence + "; the union of balls covers "
+                            "significantly less than α of the held-out points at " + ", ".join(
+                                f"{m} at eps {e:g} ({p.coverage.percent()} < α "
+                                f"{100 * p.alpha.rate:.1f}%)" for m, e, p in short))
+    explained = [(m, e, p) for m, e, p in vulnerable
                  if p.risk.ci_high <= p.concentration.ci_high]
     if explained:
-        return Finding("FAIL", value, evidence + "; the whole 95% interval of the risk lies "
-                       "within what concentration forces at " + ", ".join(explained))
+        return _gap_finding("FAIL", explained, evidence + "; the whole 95% interval of the risk "
+                            "lies within what concentration forces at " + ", ".join(
+                                f"{m} at eps {e:g}" for m, e, _ in explained))
     if all(p.risk.above(p.concentration) for _, _, p in vulnerable):
-        return Finding("PASS", value, evidence)
-    return Finding("INCONCLUSIVE", value, evidence + "; the intervals overlap somewhere")
+        return _gap_finding("PASS", vulnerable, evidence)
+    return _gap_finding("INCONCLUSIVE", [(m, e, p) for m, e, p in vulnerable
+                                         if not p.risk.above(p.concentration)],
+                        evidence + "; the intervals overlap somewhere")
+
+
+def _gap_finding(verdict: Verdict, deciding: list[tuple[str, float, Any]], evidence: str
+                 ) -> Finding:
+    """The smallest gap (risk − estimate) among the ``deciding`` cells and its held-out points;
+    no interval: the two rates' intervals are read separately, the gap has none."""
+    part = min((p for _, _, p in deciding), key=lambda p: p.gap)
+    return Finding(verdict, part.gap, evidence, n=part.risk.n)
 
 
 CLAIMS = (

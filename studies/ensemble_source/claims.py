@@ -20,6 +20,7 @@ from transfer import (
     Finding,
     NotApplicable,
     Rate,
+    Verdict,
     clustered_difference,
     one_sided,
     pooled_by_point,
@@ -67,7 +68,8 @@ def _sign_test(cells: list[tuple[str, Any]], single: Callable[[list[float]], flo
     evidence = (f"the ensemble beats the {what} single source for {wins} of {decided} targets, "
                 f"loses for {losses} (one-sided sign test p = {p:.2g}; {len(cells)} cells of "
                 f"{len(by_target)} targets, each target's cells pooled)")
-    return Finding(one_sided(wins - losses, p, decided, MIN_TARGETS), wins / decided, evidence)
+    return Finding(one_sided(wins - losses, p, decided, MIN_TARGETS), wins / decided, evidence,
+                   n=decided)
 
 
 def beats_mean(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -95,12 +97,16 @@ def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding
     difference = clustered_difference(sa, ta, sb, tb)
     evidence = ("the target predicts the attack's target class, ensemble vs single sources: "
                 f"{difference.text()}")
-    if min(difference.a.points, difference.b.points) < MIN_POINTS:
-        return Finding("INCONCLUSIVE", difference.difference, evidence)
-    if difference.difference <= 0:
-        return Finding("FAIL", difference.difference, evidence)
-    return Finding("PASS" if difference.ci_low > 0 else "INCONCLUSIVE", difference.difference,
-                   evidence)
+    points = min(difference.a.points, difference.b.points)
+    verdict: Verdict
+    if points < MIN_POINTS:
+        verdict = "INCONCLUSIVE"
+    elif difference.difference <= 0:
+        verdict = "FAIL"
+    else:
+        verdict = "PASS" if difference.ci_low > 0 else "INCONCLUSIVE"
+    return Finding(verdict, difference.difference, evidence, low=difference.ci_low,
+                   high=difference.ci_high, n=points)
 
 
 CLAIMS = (

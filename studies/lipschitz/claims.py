@@ -45,10 +45,12 @@ def radius_respected(config: Any, results: Mapping[Cell, Any]) -> Finding:
     if broken:
         return Finding("FAIL", smallest, "bound broken: " + "; ".join(
             f"{label}: {len(r.violations)} of {r.radius_checks} examples inside the radius, "
-            f"L_emp {r.L_emp:.4g} vs L_upper {r.L_upper:.4g}" for label, r in broken.items()))
+            f"L_emp {r.L_emp:.4g} vs L_upper {r.L_upper:.4g}" for label, r in broken.items())
+            + f" ({checks} adversarial examples checked on {len(finished)} models)", n=checks)
     evidence = (f"{checks} adversarial examples on {len(finished)} models, none inside the "
                 f"certified radius; smallest ‖δ‖₂ / radius {smallest:.3g}")
-    return Finding("PASS" if checks >= MIN_CHECKS else "INCONCLUSIVE", smallest, evidence)
+    return Finding("PASS" if checks >= MIN_CHECKS else "INCONCLUSIVE", smallest, evidence,
+                   n=checks)
 
 
 def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -73,8 +75,13 @@ def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
         return Finding("INCONCLUSIVE", math.nan, "needs a multi-layer model with gradients")
     evidence = "Spearman ρ of CLEVER's margin/L_local and DeepFool's ‖δ‖₂: " + "; ".join(
         f"{m} ρ = {rho:+.2f} (n = {n} points, p = {p:.2g}) {v}" for m, rho, p, n, v in rows)
-    value = min((rho for _, rho, *_ in rows if math.isfinite(rho)), default=math.nan)
-    return Finding(all_of([v for *_, v in rows]), value, evidence)
+    verdict = all_of([v for *_, v in rows])
+    # the model that decides: of those whose own verdict is the claim's, the lowest ρ
+    deciding = [row for row in rows if row[4] == verdict] or rows
+    read = [row for row in deciding if math.isfinite(row[1])]
+    _, value, _, n, _ = (min(read, key=lambda row: row[1]) if read
+                         else min(deciding, key=lambda row: row[3]))
+    return Finding(verdict, value, evidence, n=n)
 
 
 def _tightness(config: Any, results: Mapping[Cell, Any], linear: bool) -> dict[str, float]:
@@ -86,13 +93,14 @@ def loose_for_deep(config: Any, results: Mapping[Cell, Any]) -> Finding:
     ratios = _tightness(config, results, linear=False)
     if not ratios:
         return Finding("INCONCLUSIVE", math.nan, "needs a deep model with a finite bound")
-    least = min(ratios.values())
-    evidence = "L_upper / L_emp: " + ", ".join(f"{m} {v:.3g}" for m, v in ratios.items())
+    least, n = min(ratios.values()), len(ratios)  # the unit: a deep model (its one ratio)
+    evidence = (f"L_upper / L_emp of {n} deep models: "
+                + ", ".join(f"{m} {v:.3g}" for m, v in ratios.items()))
     if least >= LOOSE:
-        return Finding("PASS", least, evidence)
+        return Finding("PASS", least, evidence, n=n)
     if max(ratios.values()) <= TIGHT:
-        return Finding("FAIL", least, evidence)
-    return Finding("INCONCLUSIVE", least, evidence)
+        return Finding("FAIL", least, evidence, n=n)
+    return Finding("INCONCLUSIVE", least, evidence, n=n)
 
 
 CLAIMS = (

@@ -41,7 +41,8 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
         return Finding("INCONCLUSIVE", math.nan,
                        f"needs a deep network (not {', '.join(LINEAR_FAMILIES + RBF_FAMILIES)}) "
                        f"with logit curves of at least {MIN_CURVE_POINTS} points")
-    least = min(deep.values())
+    weakest = min(deep, key=lambda m: deep[m])  # the least linear network decides
+    least = deep[weakest]
     verdicts: list[Verdict] = ["PASS" if r2 >= LINEAR else "FAIL" if r2 < CURVED else "INCONCLUSIVE"
                 for r2 in deep.values()]
     contrast = [m for m, r2 in rbf.items() if r2 >= least]
@@ -52,7 +53,7 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
         + (f" (not less linear than the least linear network: {', '.join(contrast)})"
            if contrast else ""))
     verdict = "FAIL" if contrast else all_of(verdicts)
-    return Finding(verdict, least, evidence)
+    return Finding(verdict, least, evidence, n=curves[weakest].points)
 
 
 def _where_half(curves: Any) -> int:
@@ -76,12 +77,14 @@ def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding
                 f"{HALF:.0%}: " + ", ".join(
                     f"{m} at eps {curves[m].eps[at[m]]:.2g}: {100 * a:.0f}% vs {100 * r:.0f}%"
                     for m, (a, r) in gains.items()))
-    least = min((q for q in ratios.values() if not math.isnan(q)), default=math.nan)
-    if math.isnan(least):
-        return Finding("INCONCLUSIVE", least, evidence)
+    read = [m for m, q in ratios.items() if not math.isnan(q)]
+    if not read:
+        return Finding("INCONCLUSIVE", math.nan, evidence)
+    weakest = min(read, key=lambda m: ratios[m])  # the model that decides the verdict
+    least, n = ratios[weakest], curves[weakest].points
     if all(q >= MANY_TIMES for q in ratios.values()):
-        return Finding("PASS", least, evidence)
-    return Finding("FAIL" if least <= 1 else "INCONCLUSIVE", least, evidence)
+        return Finding("PASS", least, evidence, n=n)
+    return Finding("FAIL" if least <= 1 else "INCONCLUSIVE", least, evidence, n=n)
 
 
 def median_counting_misses(row: Any) -> float:
@@ -99,7 +102,8 @@ def sqrt_d_over_m(config: Any, results: Mapping[Cell, Any]) -> Finding:
     """Every model with gradients (Fawzi et al. tested deep networks): the median ratio over
     every point, against √(d/m)."""
     off, thin = {}, []
-    for m, part in parts(results, "minimal-norm").items():
+    minimal = parts(results, "minimal-norm")
+    for m, part in minimal.items():
         for row in part.rows:
             if part.points < MIN_RATIO_POINTS:
                 thin.append(m)
@@ -114,12 +118,13 @@ def sqrt_d_over_m(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = ("median ‖r_S‖/‖r*‖ over √(d/m), per (model, m): " + ", ".join(
         f"{m} m={k} {off[(m, k)]:.2f}" for m, k in off)
         + f"; worst {worst[0]} at m = {worst[1]}")
-    factor = factors[worst]
+    factor, n = factors[worst], minimal[worst[0]].points  # the worst (model, m) decides
     if thin:
         evidence += f"; fewer than {MIN_RATIO_POINTS} points: {', '.join(sorted(set(thin)))}"
     if factor > WITHIN**2:
-        return Finding("FAIL", factor, evidence)
-    return Finding("PASS" if factor <= WITHIN and not thin else "INCONCLUSIVE", factor, evidence)
+        return Finding("FAIL", factor, evidence, n=n)
+    return Finding("PASS" if factor <= WITHIN and not thin else "INCONCLUSIVE", factor, evidence,
+                   n=n)
 
 
 CLAIMS = (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from transfer import Cell, Claim, Finding, NotApplicable, Rate, all_of, one_sided, paired_rates
 
 if TYPE_CHECKING:
-    from transfer import Verdict
+    from transfer import PairedRates, Verdict
 
 # "Well above chance": the 95% interval's lower end more than MARGIN above chance 1/K (20%
 # with 10 classes: twice chance). A model that learnt nothing that transfers to the clean test
@@ -38,39 +38,54 @@ def non_robust_generalize(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = (f"clean test accuracy, chance {100 * chance:.0f}%, threshold "
                 f"{100 * (chance + MARGIN):.0f}%: "
                 + "; ".join(f"{s} {r.percent()}" for s, r in rates.items()))
-    value = min(r.rate for r in rates.values())
-    if all(r.ci_low > chance + MARGIN for r in rates.values()):
-        return Finding("PASS", value, evidence)
-    if any(r.ci_high <= chance for r in rates.values()):
-        return Finding("FAIL", value, evidence)
-    return Finding("INCONCLUSIVE", value, evidence)
+    verdicts: dict[str, Verdict] = {
+        s: "PASS" if r.ci_low > chance + MARGIN else "FAIL" if r.ci_high <= chance
+        else "INCONCLUSIVE" for s, r in rates.items()}
+    verdict = all_of(list(verdicts.values()))  # PASS: all above; FAIL: one at or below chance
+    # the set that decides: the lowest accuracy among those with the claim's verdict
+    rate = min((r for s, r in rates.items() if verdicts[s] == verdict), key=lambda r: r.rate)
+    return Finding(verdict, rate.rate, evidence, rate.ci_low, rate.ci_high, rate.n)
 
 
 def more_robust(results: Mapping[Cell, Any], better: str, worse: str
-                ) -> tuple[Verdict, float, str]:
+                ) -> tuple[Verdict, PairedRates | None, str]:
     """Robust accuracy of the model trained on ``better`` against the one trained on ``worse``,
-    on the same test points: the exact McNemar test, read by ``one_sided``."""
+    on the same test points: the exact McNemar test, read by ``one_sided`` (no comparison when
+    one is missing or they were tested on different points)."""
     done = by_set(results)
     if better not in done or worse not in done:
-        return "INCONCLUSIVE", math.nan, f"needs {better} and {worse} in sets"
+        return "INCONCLUSIVE", None, f"needs {better} and {worse} in sets"
     a, b = done[better], done[worse]
     if a.points != b.points:
-        return "INCONCLUSIVE", math.nan, f"{better} and {worse} were tested on different points"
+        return "INCONCLUSIVE", None, f"{better} and {worse} were tested on different points"
     paired = paired_rates(a.robust_correct, b.robust_correct)
     verdict = one_sided(paired.difference, paired.p_greater, paired.n, MIN_POINTS)
-    return verdict, paired.difference, f"{better} vs {worse}: {paired.text()}"
+    return verdict, paired, f"{better} vs {worse}: {paired.text()}"
+
+
+def _finding(verdict: Verdict, paired: PairedRates | None, evidence: str) -> Finding:
+    """The difference of the robust accuracies, its Newcombe interval and the paired points."""
+    if paired is None:
+        return Finding(verdict, math.nan, evidence)
+    return Finding(verdict, paired.difference, evidence, paired.ci_low, paired.ci_high,
+                   paired.n)
 
 
 def robust_dataset_robust(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    verdict, value, evidence = more_robust(results, "D_R", "D")
-    return Finding(verdict, value, "robust test accuracy, " + evidence)
+    verdict, paired, evidence = more_robust(results, "D_R", "D")
+    return _finding(verdict, paired, "robust test accuracy, " + evidence)
 
 
 def robust_not_matching(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    """D_R must beat D_NR *and* D: a D_R no more robust than D leaves nothing to attribute."""
-    tests = [more_robust(results, "D_R", other) for other in ("D", "D_NR")]
-    return Finding(all_of([t[0] for t in tests]), tests[1][1],
-                   "robust test accuracy, " + "; ".join(f"{t[2]} {t[0]}" for t in tests))
+    """D_R must beat D_NR *and* D: a D_R no more robust than D leaves nothing to attribute. The
+    numbers are those of the comparison that decides: the smaller difference among those with
+    the claim's verdict (D_NR's on a tie)."""
+    tests = {other: more_robust(results, "D_R", other) for other in ("D", "D_NR")}
+    verdict = all_of([t[0] for t in tests.values()])
+    deciding = min((tests[other] for other in ("D_NR", "D") if tests[other][0] == verdict),
+                   key=lambda t: math.inf if t[1] is None else t[1].difference)
+    return _finding(verdict, deciding[1], "robust test accuracy, " + "; ".join(
+        f"{t[2]} {t[0]}" for t in tests.values()))
 
 
 CLAIMS = (

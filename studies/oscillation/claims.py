@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from transfer import Cell, Claim, Finding, NotApplicable, Rate
+
+if TYPE_CHECKING:
+    from transfer import Verdict
 
 ALPHA = 0.05  # one-sided Wilcoxon signed-rank level
 MAJORITY = 0.5  # share of noise images that must reach a class within the budget
@@ -58,15 +61,20 @@ def shift(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float, floa
     return less, greater, after.mean().item() / before.mean().item()
 
 
-def _finding(tests: list[tuple[float, float, float]], evidence: str) -> Finding:
-    """PASS when every test says smaller, FAIL when one says larger; the value is the largest
-    ratio of means."""
-    value = max(t[2] for t in tests)
-    if all(less < ALPHA for less, _, _ in tests):
-        return Finding("PASS", value, evidence)
-    if any(greater < ALPHA for _, greater, _ in tests):
-        return Finding("FAIL", value, evidence)
-    return Finding("INCONCLUSIVE", value, evidence)
+def _finding(tests: list[tuple[float, float, float, int]], evidence: str) -> Finding:
+    """PASS when every test says smaller, FAIL when one says larger. The value is the ratio of
+    means of the test that decides (the largest among those that say larger for a FAIL, else
+    among those that do not say smaller, else among all) and ``n`` its paired points; a
+    Wilcoxon test gives the ratio no interval."""
+    verdict: Verdict
+    if all(less < ALPHA for less, _, _, _ in tests):
+        verdict, deciding = "PASS", tests
+    elif any(greater < ALPHA for _, greater, _, _ in tests):
+        verdict, deciding = "FAIL", [t for t in tests if t[1] < ALPHA]
+    else:
+        verdict, deciding = "INCONCLUSIVE", [t for t in tests if not t[0] < ALPHA]
+    _, _, ratio, points = max(deciding, key=lambda t: -math.inf if math.isnan(t[2]) else t[2])
+    return Finding(verdict, ratio, evidence, n=points)
 
 
 def _shifted(test: Any, points: int) -> str:
@@ -92,7 +100,7 @@ def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
             continue
         before, after = paired(a, b)
         test = shift(before, after)
-        tests.append(test)
+        tests.append((*test, len(before)))
         parts.append(f"{spec.label}, n {a.size} → {b.size}: mean {before.mean():.3f} → "
                      f"{after.mean():.3f} {_shifted(test, len(before))}")
     tail = f"; not interpolating: {', '.join(left_out)}" if left_out else ""
@@ -115,7 +123,7 @@ def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
                 continue
             before, after = paired(counterpart, cell)
             test = shift(before, after)
-            tests.append(test)
+            tests.append((*test, len(before)))
             parts.append(f"{label} vs {other}: {after.mean():.3f} vs {before.mean():.3f} "
                          f"{_shifted(test, len(before))}")
     if not tests:
@@ -145,12 +153,17 @@ def every_class_near_noise(config: Any, results: Mapping[Cell, Any]) -> Finding:
         return Finding("INCONCLUSIVE", math.nan, "no model interpolates at the largest size")
     head = f"share of noise images within {config.budget:g} × scale: "
     tail = f"; not interpolating, pooled: {', '.join(contrast)}" if contrast else ""
-    value = min(r.rate for r in shares)
     evidence = head + "; ".join(parts) + tail
+    verdict: Verdict
     if all(r.ci_low > MAJORITY for r in shares):
-        return Finding("PASS", value, evidence)
-    return Finding("FAIL" if any(r.ci_high < MAJORITY for r in shares) else "INCONCLUSIVE",
-                   value, evidence)
+        verdict, deciding = "PASS", shares
+    elif any(r.ci_high < MAJORITY for r in shares):
+        verdict, deciding = "FAIL", [r for r in shares if r.ci_high < MAJORITY]
+    else:
+        verdict, deciding = "INCONCLUSIVE", [r for r in shares if not r.ci_low > MAJORITY]
+    # the (model, class) that decides: the smallest share among those with the verdict
+    share = min(deciding, key=lambda r: r.rate)
+    return Finding(verdict, share.rate, evidence, share.ci_low, share.ci_high, share.n)
 
 
 CLAIMS = (

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, Rate, all_of, every_above
+from transfer import Cell, Claim, Finding, Rate, all_of, deciding, every_above
 
 from ..shared.cell_parts import parts
 from .groups import NORMAL, counterparts, nearest, training_eps
@@ -30,12 +30,19 @@ def strongest_attack(config: Any) -> str:
 
 def _compare(pairs: list[tuple[str, Rate, Rate]], lower: str) -> Finding:
     """PASS when every second rate lies below the first (disjoint 95% intervals), FAIL when one
-    lies above; the value is the largest ratio second / first."""
+    lies above; the value is the ratio second / first of the pair that decides (the largest of
+    the pairs whose own verdict is the claim's: the failing ones for a FAIL), ``n`` the fewer
+    trials of its two rates (no interval: the rates' intervals are compared, their ratio has
+    none)."""
     if not pairs:
         return Finding("INCONCLUSIVE", math.nan, lower)
-    evidence = "; ".join(f"{what}: {a.percent()} vs {b.percent()}" for what, a, b in pairs)
-    value = max(b.rate / a.rate if a.rate > 0 else math.inf for _, a, b in pairs)
-    return Finding(every_above([(a, b) for _, a, b in pairs]), value, evidence)
+    evidence = "; ".join(f"{what}: {a.percent()} vs {b.percent()} (n = {a.n}, {b.n})"
+                         for what, a, b in pairs)
+    verdict = every_above([(a, b) for _, a, b in pairs])
+    value, n = max((b.rate / a.rate if a.rate > 0 else math.inf, min(a.n, b.n))
+                   for a, b in deciding([(a, b) for _, a, b in pairs],
+                                        lambda pair: every_above([pair]), verdict))
+    return Finding(verdict, value, evidence, n=n)
 
 
 def training_lowers_error(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -78,8 +85,15 @@ def deepfool_smaller(config: Any, results: Mapping[Cell, Any]) -> Finding:
     if not rows:
         return Finding("INCONCLUSIVE", math.nan, "no white-box cell")
     evidence = "; ".join(f"{m}: {r.text()} {v}" for m, r, v in rows)
-    least = min((r.ratio for _, r, _ in rows), default=math.nan)
-    return Finding(all_of([v for *_, v in rows]), least, evidence)
+    verdict = all_of([v for *_, v in rows])
+    # the model that decides: of those whose own verdict is the claim's, the smallest ratio
+    deciding = [r for _, r, v in rows if v == verdict] or [r for _, r, _ in rows]
+    read = [r for r in deciding if not math.isnan(r.ratio)]
+    if not read:
+        return Finding(verdict, math.nan, evidence, n=min(r.points for r in deciding))
+    least = min(read, key=lambda r: r.ratio)
+    return Finding(verdict, least.ratio, evidence, least.ratio_ci_low, least.ratio_ci_high,
+                   least.points)
 
 
 def rubbish_everywhere(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -91,9 +105,11 @@ def rubbish_everywhere(config: Any, results: Mapping[Cell, Any]) -> Finding:
                 f"{pooled.percent()}; " + ", ".join(f"{m} {100 * b.rubbish.rate:.0f}% (mean "
                                                     f"confidence {100 * b.rubbish_confidence:.0f}%)"
                                                     for m, b in boxes.items()))
+    interval = (pooled.ci_low, pooled.ci_high, pooled.n)
     if pooled.ci_low > MAJORITY:
-        return Finding("PASS", pooled.rate, evidence)
-    return Finding("FAIL" if pooled.ci_high < MAJORITY else "INCONCLUSIVE", pooled.rate, evidence)
+        return Finding("PASS", pooled.rate, evidence, *interval)
+    return Finding("FAIL" if pooled.ci_high < MAJORITY else "INCONCLUSIVE", pooled.rate, evidence,
+                   *interval)
 
 
 CLAIMS = (

@@ -8,7 +8,17 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, Mean, NotApplicable, all_of, every_above, one_sided
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    Mean,
+    NotApplicable,
+    all_of,
+    deciding,
+    every_above,
+    one_sided,
+)
 
 ATTACK = "deepfool"  # the minimal perturbation: the direction the model is most sensitive to
 MIN_POINTS = 30  # DeepFool directions per model below which a model's test is undecided
@@ -32,13 +42,19 @@ def _pairs(results: Mapping[Cell, Any], field: str, control: str
 
 def _above(pairs: list[tuple[str, Mean, Mean]], what: str, missing: str) -> Finding:
     """PASS when every model's DeepFool mean lies above its control (disjoint 95% intervals),
-    FAIL when one lies below; the value is the smallest ratio of the two means."""
+    FAIL when one lies below; the value is the ratio of the two means of the model that decides
+    (the smallest of the models whose own verdict is the claim's: the failing ones for a FAIL),
+    ``n`` the fewer points of its two means (no interval: the means' intervals are compared,
+    their ratio has none)."""
     if not pairs:
         return Finding("INCONCLUSIVE", math.nan, missing)
     evidence = f"{what}, DeepFool vs control: " + "; ".join(
-        f"{m} {a.text()} vs {b.text()}" for m, a, b in pairs)
-    value = min(a.mean / b.mean if b.mean > 0 else math.inf for _, a, b in pairs)
-    return Finding(every_above([(a, b) for _, a, b in pairs]), value, evidence)
+        f"{m} {a.text()} vs {b.text()} (n = {a.n}, {b.n})" for m, a, b in pairs)
+    verdict = every_above([(a, b) for _, a, b in pairs])
+    value, n = min((a.mean / b.mean if b.mean > 0 else math.inf, min(a.n, b.n))
+                   for a, b in deciding([(a, b) for _, a, b in pairs],
+                                        lambda pair: every_above([pair]), verdict))
+    return Finding(verdict, value, evidence, n=n)
 
 
 def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -58,8 +74,15 @@ def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = "mean ⟨u, v₁⟩² of DeepFool vs 1/(K−1) exactly: " + "; ".join(
         f"{m} {s.text()} vs {e:.3f} (n = {s.n}, t-test p = {p:.2g}) {v}"
         for m, s, e, p, v in rows)
-    value = min(s.mean / e for _, s, e, _, _ in rows)
-    return Finding(all_of([v for *_, v in rows]), value, evidence)
+    verdict = all_of([v for *_, v in rows])
+    # the model that decides: of those whose own verdict is the claim's, the smallest mean /
+    # (1/(K−1)); 1/(K−1) is exact, so the mean's interval divided by it is the ratio's
+    deciding = [(s, e) for _, s, e, _, v in rows if v == verdict] or [
+        (s, e) for _, s, e, _, _ in rows]
+    read = [row for row in deciding if not math.isnan(row[0].mean)] or deciding
+    share, expected = min(read, key=lambda row: row[0].mean / row[1])
+    return Finding(verdict, share.mean / expected, evidence, share.ci_low / expected,
+                   share.ci_high / expected, share.n)
 
 
 def large_singular_values(config: Any, results: Mapping[Cell, Any]) -> Finding:

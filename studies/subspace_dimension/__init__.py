@@ -17,7 +17,8 @@ directions, per target the mean number that transfer and the probability of tran
 / adversarial), and per point the largest k at which some direction still fools the source (the
 "dimension") and Tramèr et al.'s "number of adversarial directions found": the most of the k
 directions that fool the source, over every k tried. One gradient per point serves every k and
-eps.
+eps. The control, at the largest L2 eps (where the claims read): the same count for k uniformly
+random orthonormal directions of the same norm (``random_found``), on the same points.
 
 This package: the study below, ``config`` (the config), ``result`` (the typed cell result),
 ``claims`` (the claims), ``report`` (the summary tables and figures), ``headlines`` (the headline
@@ -44,6 +45,7 @@ from transfer import (
     evaluation_points,
     hookimpl,
     loss_gradient,
+    random_basis,
 )
 
 from .claims import CLAIMS
@@ -65,7 +67,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
 
     Config = SubspaceDimensionConfig
     Result = SubspaceResult
-    result_format = 3  # 3: the finer L2 grid of k; 2: per point, the directions found
+    result_format = 4  # 4: the random-direction control; 3: the finer L2 grid of k
     claims = CLAIMS
     headlines = HEADLINES
     theory = "Adversarial subspaces"
@@ -114,11 +116,22 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
             for label, target in targets.items():
                 both = fooled & (target.predict(points) != labels).view(len(x), k)
                 transferred[label][:, column] = both.sum(dim=1)
-        return self.measures(ks, counts, transferred)
+        random = None
+        if norm == "l2" and eps == max(config.l2_eps):  # the control, where the claims read
+            random = torch.zeros(len(x), len(ks), dtype=torch.long)
+            for column, k in enumerate(ks):
+                directions = eps * random_basis(len(x), x[0].numel(), k, generator).transpose(1, 2)
+                points = x.unsqueeze(1) + directions.to(x.dtype).view(len(x), k, *x.shape[1:])
+                if config.clip:
+                    points = points.clamp(*data.bounds)
+                labels = y.repeat_interleave(k)
+                random[:, column] = (source.predict(points.flatten(0, 1)) != labels).view(
+                    len(x), k).sum(dim=1)
+        return self.measures(ks, counts, transferred, random)
 
     @staticmethod
-    def measures(ks: list[int], counts: torch.Tensor,
-                 transferred: dict[str, torch.Tensor]) -> SubspaceResult:
+    def measures(ks: list[int], counts: torch.Tensor, transferred: dict[str, torch.Tensor],
+                 random: torch.Tensor | None = None) -> SubspaceResult:
         k_values = torch.tensor(ks)
         has = counts > 0
         dimension = torch.where(has, k_values, torch.zeros_like(k_values)).amax(dim=1)
@@ -134,6 +147,7 @@ class SubspaceDimension(Study[SubspaceDimensionConfig, SubspaceResult]):
                 for t, v in transferred.items()},
             dimension=dimension.tolist(),
             found=counts.amax(dim=1).tolist(),
+            random_found=[] if random is None else random.amax(dim=1).tolist(),
         )
 
     def summarize(

@@ -13,13 +13,17 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable
+from transfer import Cell, Claim, Finding, NotApplicable, all_of, paired_difference
 
 if TYPE_CHECKING:  # the study imports these claims
+    from transfer import Verdict
+
     from .result import SubspaceResult
 
 MANY, FEW = 5.0, 2.0  # directions: "many" at or above MANY, "few" below FEW
 LARGE, SMALL = 0.5, 0.2  # share of directions that transfer
+ALPHA = 0.05  # one-sided Wilcoxon level, gradient-aligned vs random directions
+MIN_POINTS = 30  # points at the largest L2 eps below which many-directions is undecided
 
 
 def largest_l2(results: Mapping[Cell, Any]) -> dict[str, tuple[float, SubspaceResult]]:
@@ -46,17 +50,39 @@ def _found(result: SubspaceResult) -> float:
 
 
 def many_directions(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    found = {s: _found(r) for s, r in _largest_l2(results).items()}
-    if not found:
+    """Per source at its largest L2 eps: many directions (mean at least ``MANY``) and more than
+    random orthogonal directions of the same norm find on the same points (one-sided Wilcoxon)."""
+    rows: list[tuple[str, float, Any, Verdict]] = []
+    points: dict[str, int] = {}
+    for source, result in _largest_l2(results).items():
+        found = _found(result)
+        points[source] = len(result.found)
+        if len(result.random_found) != len(result.found):
+            rows.append((source, found, None, "INCONCLUSIVE"))
+            continue
+        difference = paired_difference(result.found, result.random_found)
+        verdict: Verdict
+        if len(result.found) < MIN_POINTS:
+            verdict = "INCONCLUSIVE"
+        elif found < FEW or difference.mean <= 0:
+            verdict = "FAIL"
+        elif found >= MANY and difference.p_greater < ALPHA:
+            verdict = "PASS"
+        else:
+            verdict = "INCONCLUSIVE"
+        rows.append((source, found, difference, verdict))
+    if not rows:
         return Finding("INCONCLUSIVE", math.nan, "needs an L2 budget (l2_eps)")
-    evidence = ", ".join(f"{s} {v:.1f}" for s, v in found.items())
-    evidence = f"mean adversarial directions found per point: {evidence}"
-    lowest = min(found.values())
-    if lowest >= MANY:
-        return Finding("PASS", lowest, evidence)
-    if max(found.values()) < FEW:
-        return Finding("FAIL", lowest, evidence)
-    return Finding("INCONCLUSIVE", lowest, evidence)
+    evidence = "mean directions found per point, gradient-aligned vs random (the control): " + \
+        "; ".join(f"{s} {v:.1f} vs " + (f"{v - d.mean:.1f}, difference {d.text()}" if d else
+                                        "no random control (an older result: run again)")
+                  + f" {verdict}" for s, v, d, verdict in rows)
+    verdict = all_of([v for *_, v in rows])
+    # the source that decides: the fewest directions among those with the claim's verdict
+    # (the mean found has no interval of its own: the one computed is of the difference)
+    source, found, _, _ = min((row for row in rows if verdict == "PASS" or row[3] == verdict),
+                              key=lambda row: row[1])
+    return Finding(verdict, found, evidence, n=points[source])
 
 
 def large_share_transfers(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -74,8 +100,8 @@ def large_share_transfers(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = "share transferring (mean over targets): " + ", ".join(
         f"{s} {100 * v:.0f}%" for s, v in shares.items())
     if share >= LARGE:
-        return Finding("PASS", share, evidence)
-    return Finding("FAIL" if share < SMALL else "INCONCLUSIVE", share, evidence)
+        return Finding("PASS", share, evidence, n=len(shares))
+    return Finding("FAIL" if share < SMALL else "INCONCLUSIVE", share, evidence, n=len(shares))
 
 
 def grows_with_eps(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -90,8 +116,8 @@ def grows_with_eps(config: Any, results: Mapping[Cell, Any]) -> Finding:
     falls = {s: c for s, c in curves.items() if any(b < a for a, b in zip(c, c[1:], strict=False))}
     evidence = "; ".join(f"{s}: " + " → ".join(f"{v:.1f}" for v in c) for s, c in curves.items())
     if not falls:
-        return Finding("PASS", float(len(curves)), evidence)
-    return Finding("FAIL", float(len(curves) - len(falls)), evidence)
+        return Finding("PASS", float(len(curves)), evidence, n=len(curves))
+    return Finding("FAIL", float(len(curves) - len(falls)), evidence, n=len(curves))
 
 
 CLAIMS = (
@@ -99,12 +125,15 @@ CLAIMS = (
           "Adversarial examples fill a subspace: a point has many orthogonal adversarial "
           "directions", "Tramèr et al. 2017",
           "orthogonal directions that fool the source per point (the most over every k), mean "
-          "over points, at its largest L2 eps",
-          f"at least {MANY:g} for every source (FAIL: below {FEW:g} for all)",
+          "over points, at its largest L2 eps, and its per-point difference from random "
+          "orthogonal directions of the same norm",
+          f"for every source: a mean of at least {MANY:g} and more than the random directions, "
+          f"one-sided Wilcoxon p < {ALPHA:g} (FAIL: a mean below {FEW:g}, or no more than the "
+          "random directions, for one)",
           many_directions,
-          control="none measured: fixed thresholds (random orthogonal directions of the same norm"
-                  " are not run)",
-          minimum="one source with gradients at an L2 eps"),
+          control="k uniformly random orthonormal directions of the same L2 norm, on the same "
+                  "points (the same count, the most over every k)",
+          minimum=f"{MIN_POINTS} points per source at its largest L2 eps"),
     Claim("large-share-transfers",
           "A large share of those adversarial directions also fool other models",
           "Tramèr et al. 2017",

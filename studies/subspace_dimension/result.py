@@ -21,6 +21,9 @@ class SubspaceResult(CellResult):
     transfer_probability: dict[str, list[float]]
     dimension: list[int]
     found: list[int]
+    # the control at the largest L2 eps: per point, the most of k uniformly random orthogonal
+    # directions of the same norm that fool the source, over every k (empty elsewhere)
+    random_found: list[int] = []
 
     def metrics(self) -> dict[str, float]:
         dimension = torch.tensor(self.dimension, dtype=torch.float64)
@@ -31,6 +34,8 @@ class SubspaceResult(CellResult):
             "dimension_median": dimension.median().item() if some else math.nan,
             "adversarial_at_max_k_mean": self.adversarial_mean[-1] if some else math.nan,
             "directions_found_mean": (sum(self.found) / len(self.found)) if some else math.nan,
+            **({"random_directions_found_mean": sum(self.random_found) / len(self.random_found)}
+               if self.random_found else {}),
         }
 
     def series(self) -> dict[str, list[tuple[float, float]]]:

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, paired_difference
+from transfer import Cell, Claim, Finding, Verdict, paired_difference
 
 from .result import TransferAttacksResult
 
@@ -71,11 +71,15 @@ def beats(better: str, base: str, *, residual_only: bool = False
         evidence = (f"{better} − {base}, share of (source, target) pairs fooled per point, "
                     f"sources {', '.join(sources)}: {difference.text()}; "
                     f"{better} {_pooled(a, keys)} vs {base} {_pooled(b, keys)}")
+        verdict: Verdict
         if difference.mean > 0 and difference.p_greater < ALPHA:
-            return Finding("PASS", difference.mean, evidence)
-        if difference.mean <= 0 and difference.n >= MIN_POINTS:
-            return Finding("FAIL", difference.mean, evidence)
-        return Finding("INCONCLUSIVE", difference.mean, evidence)
+            verdict = "PASS"
+        elif difference.mean <= 0 and difference.n >= MIN_POINTS:
+            verdict = "FAIL"
+        else:
+            verdict = "INCONCLUSIVE"
+        return Finding(verdict, difference.mean, evidence, low=difference.ci_low,
+                       high=difference.ci_high, n=difference.n)
 
     return evaluate
 

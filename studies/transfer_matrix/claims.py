@@ -91,6 +91,18 @@ def decide(difference: ClusteredDifference) -> Verdict:
     return "PASS" if difference.ci_low > 0 else "INCONCLUSIVE"
 
 
+def points(difference: ClusteredDifference) -> int:
+    """The test points behind a comparison: those with a trial on the thinner side (what
+    ``MIN_POINTS`` reads)."""
+    return min(difference.a.points, difference.b.points)
+
+
+def finding(verdict: Verdict, difference: ClusteredDifference, evidence: str) -> Finding:
+    """The finding of a comparison: its difference, interval and points."""
+    return Finding(verdict, difference.difference, evidence, low=difference.ci_low,
+                   high=difference.ci_high, n=points(difference))
+
+
 def _size(done: Done, attack: str, eps: float, sources: set[str]) -> float:
     """The mean L2 norm of ``attack``'s perturbations at ``eps`` from these sources."""
     sizes = [r.perturbation_l2 for (s, a, at), r in done.items()
@@ -121,12 +133,15 @@ def beats_noise(config: TransferMatrixConfig,
     if not compared:
         return Finding("INCONCLUSIVE", math.nan,
                        "no attack and noise of the same size ran at the same eps" + left_out)
-    worst = min(compared, key=lambda row: row[2].ci_low)
+    verdict = all_of([v for *_, v in compared])
+    # the (attack, eps) that decides: the lowest interval among those with the claim's verdict
+    worst = min((row for row in compared if verdict == "PASS" or row[3] == verdict),
+                key=lambda row: row[2].ci_low)
     passed = sum(v == "PASS" for *_, v in compared)
     evidence = (f"{passed} of {len(compared)} (attack, eps) above the noise; closest: "
                 f"{worst[0]} at eps {worst[1]:g}: {worst[2].text()} (noise from the same "
                 f"sources){left_out}")
-    return Finding(all_of([v for *_, v in compared]), worst[2].ci_low, evidence)
+    return finding(verdict, worst[2], evidence)
 
 
 def cross_family(config: TransferMatrixConfig,
@@ -150,15 +165,21 @@ def cross_family(config: TransferMatrixConfig,
             rows.append((attack, len(pairs), difference, decide(difference)))
     if not rows:
         return Finding("INCONCLUSIVE", math.nan, "no pair of different families ran")
-    best = max(rows, key=lambda row: row[2].ci_low)
+    verdict: Verdict
+    if any(v == "PASS" for *_, v in rows):
+        verdict = "PASS"
+    elif all(v == "FAIL" for *_, v in rows):
+        verdict = "FAIL"
+    else:
+        verdict = "INCONCLUSIVE"
+    # the attack that decides: the highest interval (among the passing ones for a PASS); its
+    # interval is the Bonferroni one the test reads (simultaneous 95% over the k attacks)
+    best = max((row for row in rows if verdict != "PASS" or row[3] == "PASS"),
+               key=lambda row: row[2].ci_low)
     evidence = (f"{best[0]} at eps {eps:g}, {best[1]} cross-family (source, target) pairs: "
                 f"{best[2].text()} vs noise; {sum(v == 'PASS' for *_, v in rows)} of {len(rows)} "
                 "attacks above the noise")
-    if any(v == "PASS" for *_, v in rows):
-        return Finding("PASS", best[2].ci_low, evidence)
-    if all(v == "FAIL" for *_, v in rows):
-        return Finding("FAIL", best[2].ci_low, evidence)
-    return Finding("INCONCLUSIVE", best[2].ci_low, evidence)
+    return finding(verdict, best[2], evidence)
 
 
 def local_targets_hardest(config: TransferMatrixConfig,
@@ -182,7 +203,7 @@ def local_targets_hardest(config: TransferMatrixConfig,
     assert difference is not None  # both have outcomes
     evidence = (f"hardest other target {hardest_other} vs easiest local target "
                 f"{easiest_local}: {difference.text()}")
-    return Finding(decide(difference), difference.difference, evidence)
+    return finding(decide(difference), difference, evidence)
 
 
 CLAIMS = (

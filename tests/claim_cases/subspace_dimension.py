@@ -4,9 +4,11 @@ verdict.
 The config: two gradient sources (softmax, mlp) and a decision tree (no gradients: its cells are
 not applicable, as the study's ``run`` makes them), three L2 budgets and one L-inf budget, on the
 8x8 digits (d = 64); its cells are the study's own ``plan``. Each cell has ``POINTS`` correctly
-classified points, and each point a number f of gradient-aligned directions that fool the source
-(``DIRECTIONS``, L2; ``LINF_DIRECTIONS``): the k directions the GAAS construction tries are
-equally aligned with the gradient, so all k fool the source when k <= f and none when k > f.
+classified points (the four per-point patterns below, repeated), and each point a number f of
+gradient-aligned directions that fool the source (``DIRECTIONS``, L2; ``LINF_DIRECTIONS``): the
+k directions the GAAS construction tries are equally aligned with the gradient, so all k fool
+the source when k <= f and none when k > f. At the largest L2 budget the control counts the same
+way for random orthogonal directions (``RANDOM``, f per point).
 Of those, the first ``share`` (rounded) also fool every other target; on the source itself all
 do. The study's own ``measures`` turns these per-point counts into the cell result, so f is
 Tramèr et al.'s "directions found" of the point (every f below is on the grid of k).
@@ -32,7 +34,8 @@ from . import Case
 STUDY = "subspace-dimension"
 
 D = 64  # input dimension of the 8x8 digits
-POINTS = 4  # correctly classified points per cell
+POINTS = 32  # correctly classified points per cell: 8 repeats of the 4 patterns
+REPEATS = 8
 L2_EPS = (1.0, 2.0, 3.0)
 LINF_EPS = 0.2
 DIRECTIONS: dict[tuple[str, float], list[int]] = {  # (source, L2 eps): f per point
@@ -41,6 +44,7 @@ DIRECTIONS: dict[tuple[str, float], list[int]] = {  # (source, L2 eps): f per po
     ("mlp", 1.0): [1, 2, 2, 3], ("mlp", 2.0): [3, 4, 5, 6], ("mlp", 3.0): [5, 6, 7, 9],
 }
 LINF_DIRECTIONS = [1, 4, 4, 16]  # f per point at the L-inf budget (k = 1, 4, 16, 64 there)
+RANDOM = {"softmax": [1, 1, 2, 2], "mlp": [0, 1, 1, 2]}  # f of random directions at L2 eps 3
 NO_GRADIENTS = "decision-tree has no gradients, so there is no gradient to align with"
 
 
@@ -51,23 +55,32 @@ def _config(l2_eps: Sequence[float]) -> SubspaceDimensionConfig:
     })
 
 
+def _counts(ks: list[int], found: list[int]) -> torch.Tensor:
+    """(points, ks): all k directions fool when k <= f, none when k > f."""
+    k = torch.tensor(ks)
+    f = torch.tensor(found * REPEATS).unsqueeze(1)
+    return torch.where(k <= f, k, torch.zeros_like(k))
+
+
 def _result(config: SubspaceDimensionConfig, cell: Cell, found: list[int],
-             share: float) -> SubspaceResult:
+             share: float, random: list[int] | None) -> SubspaceResult:
     """The cell's result from per-point counts, as the study's ``run`` hands them over."""
     ks = default_ks(cell["norm"], D, config.max_k)
-    k = torch.tensor(ks)
-    f = torch.tensor(found).unsqueeze(1)
-    counts = torch.where(k <= f, k, torch.zeros_like(k))  # (points, ks)
+    counts = _counts(ks, found)
     transferred = {t: counts if t == cell["source"] else torch.round(share * counts).long()
                    for t in config.target_labels()}
-    return SubspaceDimension.measures(ks, counts, transferred)
+    return SubspaceDimension.measures(ks, counts, transferred,
+                                      None if random is None else _counts(ks, random))
 
 
 def _case(share: float = 0.7, l2_eps: Sequence[float] = L2_EPS,
-          directions: Mapping[tuple[str, float], list[int]] | None = None) -> Case:
+          directions: Mapping[tuple[str, float], list[int]] | None = None,
+          random: Mapping[str, list[int]] | None = None) -> Case:
     """The study's cells for these L2 budgets, with ``DIRECTIONS`` (updated by ``directions``)
-    per point and ``share`` of each point's directions transferring to each other model."""
+    per point, ``share`` of each point's directions transferring to each other model, and the
+    random control ``RANDOM`` (updated by ``random``) at the largest L2 budget."""
     table = {**DIRECTIONS, **(directions or {})}
+    control = {**RANDOM, **(random or {})}
 
     def case() -> tuple[Any, dict[Cell, Any]]:
         config = _config(l2_eps)
@@ -78,7 +91,9 @@ def _case(share: float = 0.7, l2_eps: Sequence[float] = L2_EPS,
             else:
                 found = (table[cell["source"], cell["eps"]] if cell["norm"] == "l2"
                          else LINF_DIRECTIONS)
-                results[cell] = _result(config, cell, found, share)
+                largest = cell["norm"] == "l2" and cell["eps"] == max(l2_eps)
+                results[cell] = _result(config, cell, found, share,
+                                        control[cell["source"]] if largest else None)
         return config, results
 
     return case
@@ -86,11 +101,12 @@ def _case(share: float = 0.7, l2_eps: Sequence[float] = L2_EPS,
 
 CASES: dict[str, dict[str, Case]] = {
     "many-directions": {
-        "PASS": _case(),  # at eps 3: softmax 10.0, mlp 6.75, both at least 5
-        # mlp finds only 3.5 at eps 3: below 5, but softmax's 10.0 is not below 2
+        # at eps 3: softmax 10.0, mlp 6.75, both at least 5 and above random (1.5, 1.0)
+        "PASS": _case(),
+        # mlp finds 3.5 at eps 3: more than random, but between 2 and 5
         "INCONCLUSIVE": _case(directions={("mlp", 3.0): [2, 3, 4, 5]}),
-        # both sources find fewer than 2 at eps 3 (softmax 1.5, mlp 1.0)
-        "FAIL": _case(directions={("softmax", 3.0): [1, 1, 2, 2], ("mlp", 3.0): [0, 1, 1, 2]}),
+        # random orthogonal directions fool mlp as often as the gradient-aligned ones (6.75)
+        "FAIL": _case(random={"mlp": [5, 6, 7, 9]}),
     },
     "large-share-transfers": {
         "PASS": _case(share=0.7),  # at each peak: softmax 71%, mlp 80% (rounded per point)

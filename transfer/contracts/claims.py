@@ -27,12 +27,27 @@ SCORE: dict[str, float] = {"PASS": 1.0, "FAIL": 0.0, "INCONCLUSIVE": -1.0}
 
 @dataclass(frozen=True)
 class Finding:
-    """What evaluating a claim found: the verdict, the measured value (NaN when there was none
-    to measure) and the evidence in one line."""
+    """What evaluating a claim found: the verdict, the measured value (the effect the threshold
+    reads; NaN when there was none to measure), the evidence in one line, and, where the claim
+    has them, the value's 95% interval (``low``, ``high``) and the number of units behind it
+    (``n``: test points, targets, models; for a claim over several models, those of the one that
+    decides the verdict)."""
 
     verdict: Verdict
     value: float
     evidence: str
+    low: float = math.nan
+    high: float = math.nan
+    n: int | None = None
+
+    def effect(self) -> str:
+        """``+0.048 [+0.029, +0.066] (n = 284)``, or what of it there is."""
+        if math.isnan(self.value):
+            return "–"
+        text = f"{self.value:+.3g}"
+        if not (math.isnan(self.low) or math.isnan(self.high)):
+            text += f" [{self.low:+.3g}, {self.high:+.3g}]"
+        return text + (f" (n = {self.n})" if self.n is not None else "")
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,13 @@ def all_of(verdicts: list[Verdict]) -> Verdict:
     return "FAIL" if "FAIL" in verdicts else "INCONCLUSIVE"
 
 
+def deciding(items: list[Any], verdict_of: Callable[[Any], Verdict], verdict: Verdict
+             ) -> list[Any]:
+    """The items (models, pairs, cells) whose own verdict is the claim's ``verdict``, which
+    report its effect and n; all of them when none is."""
+    return [item for item in items if verdict_of(item) == verdict] or list(items)
+
+
 def guarded(items: tuple[Any, ...], evaluate: Callable[[Any], Any],
             failed: Callable[[str], Any]) -> list[tuple[Any, Any]]:
     """``(item, evaluate(item))`` for each item; an evaluation that raises gives
@@ -122,7 +144,10 @@ def add_to_summary(summary: Summary, checked: list[tuple[Claim, Finding]], theor
         "value": [f.value for _, f in checked], "claim": [c.text for c, _ in checked],
         "paper": [c.paper for c, _ in checked], "quantity": [c.quantity for c, _ in checked],
         "test": [c.test for c, _ in checked], "control": [c.control for c, _ in checked],
-        "minimum": [c.minimum for c, _ in checked], "evidence": [f.evidence for _, f in checked],
+        "minimum": [c.minimum for c, _ in checked], "effect": [f.effect() for _, f in checked],
+        "ci_low": [f.low for _, f in checked], "ci_high": [f.high for _, f in checked],
+        "n": [math.nan if f.n is None else f.n for _, f in checked],
+        "evidence": [f.evidence for _, f in checked],
         "theory": [c.theory or theory for c, _ in checked],
     }, "what the theories predict, and what the data say")
     summary.terminal.append(Table({

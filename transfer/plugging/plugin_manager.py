@@ -82,6 +82,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "transfer.studies.concentration",
     "transfer.studies.oscillation",
     "transfer.studies.spectral_alignment",
+    "transfer.studies.manifold",
+    "transfer.studies.boundary_tilting",
+    "transfer.studies.noise_error",
 )
 
 ENTRY_POINT_GROUP = "transfer"

@@ -95,7 +95,8 @@ def _theory_table(reports: list[StudyReport]) -> str:
                 f"<td><a href='#{_anchor(report)}'>{escape(report.study)}</a>: "
                 f"{escape(claim['quantity'])}<br><span class='small'>test: "
                 f"{escape(claim['test'])}{_stated(claim)}</span></td>"
-                f"<td><b>{_value(claim['value'])}</b><br><span class='small'>"
+                f"<td><b>{escape(claim.get('effect') or _value(claim['value']))}</b><br>"
+                f"<span class='small'>"
                 f"{escape(claim['evidence'])}</span></td>"
                 f"<td><span class='verdict {verdict}' id='claim-{escape(claim['id'])}'>"
                 f"{verdict}</span><br><span class='small'>{escape(claim['id'])}</span></td>")
@@ -187,10 +188,13 @@ def render_markdown(reports: list[StudyReport]) -> str:
     def cell(text: str) -> str:
         return " ".join(text.split()).replace("|", "\\|")
 
-    lines = ["| theory | study | claim | verdict | measured |", "|---|---|---|---|---|"]
+    lines = ["| theory | study | claim | verdict | effect [95% interval] (n) | measured |",
+             "|---|---|---|---|---|---|"]
     for report, claim in _rows(reports):
         lines.append(f"| {cell(claim['theory'])} | {cell(report.study)} | {cell(claim['claim'])} "
-                     f"(`{claim['id']}`) | **{claim['verdict']}** | {cell(claim['evidence'])} |")
+                     f"(`{claim['id']}`) | **{claim['verdict']}** | "
+                     f"{cell(claim.get('effect') or _value(claim['value']))} | "
+                     f"{cell(claim['evidence'])} |")
     headlines = [(report, h) for report in reports for h in report.headlines]
     if headlines:
         lines += ["", "| study | paper's headline number | paper | here |", "|---|---|---|---|"]
