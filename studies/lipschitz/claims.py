@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, all_of, one_sided
+from transfer import Cell, Claim, Finding, NotApplicable, all_of, deciding, one_sided
 
 if TYPE_CHECKING:  # the study imports these claims
     from transfer import Verdict
@@ -77,10 +77,10 @@ def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
         f"{m} ρ = {rho:+.2f} (n = {n} points, p = {p:.2g}) {v}" for m, rho, p, n, v in rows)
     verdict = all_of([v for *_, v in rows])
     # the model that decides: of those whose own verdict is the claim's, the lowest ρ
-    deciding = [row for row in rows if row[4] == verdict] or rows
-    read = [row for row in deciding if math.isfinite(row[1])]
+    chosen = deciding(rows, lambda row: row[4], verdict)
+    read = [row for row in chosen if math.isfinite(row[1])]
     _, value, _, n, _ = (min(read, key=lambda row: row[1]) if read
-                         else min(deciding, key=lambda row: row[3]))
+                         else min(chosen, key=lambda row: row[3]))
     return Finding(verdict, value, evidence, n=n)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from scipy.stats import spearmanr
 
-from transfer import Cell, Claim, Finding, Verdict, all_of, one_sided
+from transfer import Cell, Claim, Finding, Verdict, all_of, deciding, one_sided
 
 from .half_space import bootstrap_median
 from .result import NoiseErrorResult
@@ -54,10 +54,10 @@ def half_space_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
                           for m, r, n, med, lo, hi, v in rows))
     verdict = all_of([v for *_, v in rows])
     # the model that decides: of those whose own verdict is the claim's, the farthest from 0
-    deciding = [row for row in rows if row[-1] == verdict] or rows
-    read = [row for row in deciding if not math.isnan(row[3])]
+    chosen = deciding(rows, lambda row: row[-1], verdict)
+    read = [row for row in chosen if not math.isnan(row[3])]
     if not read:
-        return Finding(verdict, math.nan, evidence, n=min(row[2] for row in deciding))
+        return Finding(verdict, math.nan, evidence, n=min(row[2] for row in chosen))
     _, _, n, median, low, high, _ = max(read, key=lambda row: abs(row[3]))
     return Finding(verdict, median, evidence, low, high, n)
 
@@ -77,10 +77,10 @@ def noise_error_ranks_distance(config: Any, results: Mapping[Cell, Any]) -> Find
         f"{m} ρ = {rho:+.2f} (n = {n}, p = {p:.2g}) {v}" for m, n, rho, p, v in rows)
     verdict = all_of([v for *_, v in rows])
     # the model that decides: of those whose own verdict is the claim's, the lowest ρ
-    deciding = [row for row in rows if row[-1] == verdict] or rows
-    read = [row for row in deciding if not math.isnan(row[2])]
+    chosen = deciding(rows, lambda row: row[-1], verdict)
+    read = [row for row in chosen if not math.isnan(row[2])]
     _, n, rho, _, _ = (min(read, key=lambda row: row[2]) if read
-                       else min(deciding, key=lambda row: row[1]))
+                       else min(chosen, key=lambda row: row[1]))
     return Finding(verdict, rho, evidence, n=n)
 
 

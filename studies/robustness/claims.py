@@ -87,10 +87,10 @@ def deepfool_smaller(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = "; ".join(f"{m}: {r.text()} {v}" for m, r, v in rows)
     verdict = all_of([v for *_, v in rows])
     # the model that decides: of those whose own verdict is the claim's, the smallest ratio
-    deciding = [r for _, r, v in rows if v == verdict] or [r for _, r, _ in rows]
-    read = [r for r in deciding if not math.isnan(r.ratio)]
+    chosen = [r for _, r, _ in deciding(rows, lambda row: row[2], verdict)]
+    read = [r for r in chosen if not math.isnan(r.ratio)]
     if not read:
-        return Finding(verdict, math.nan, evidence, n=min(r.points for r in deciding))
+        return Finding(verdict, math.nan, evidence, n=min(r.points for r in chosen))
     least = min(read, key=lambda r: r.ratio)
     return Finding(verdict, least.ratio, evidence, least.ratio_ci_low, least.ratio_ci_high,
                    least.points)

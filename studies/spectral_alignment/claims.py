@@ -77,9 +77,8 @@ def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:
     verdict = all_of([v for *_, v in rows])
     # the model that decides: of those whose own verdict is the claim's, the smallest mean /
     # (1/(K−1)); 1/(K−1) is exact, so the mean's interval divided by it is the ratio's
-    deciding = [(s, e) for _, s, e, _, v in rows if v == verdict] or [
-        (s, e) for _, s, e, _, _ in rows]
-    read = [row for row in deciding if not math.isnan(row[0].mean)] or deciding
+    chosen = [(s, e) for _, s, e, _, _ in deciding(rows, lambda row: row[4], verdict)]
+    read = [row for row in chosen if not math.isnan(row[0].mean)] or chosen
     share, expected = min(read, key=lambda row: row[0].mean / row[1])
     return Finding(verdict, share.mean / expected, evidence, share.ci_low / expected,
                    share.ci_high / expected, share.n)
