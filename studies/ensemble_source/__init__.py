@@ -155,11 +155,12 @@ class EnsembleSource(Study[EnsembleSourceConfig, EnsembleResult]):
                 matching[label] = Rate.of(predicted == alone.targets, common)
                 matching_points[label] = point_outcomes((predicted == alone.targets).cpu(),
                                                         common.cpu())
+        ensemble_predicted = target.predict(x_adv)
         ensemble_matches = (None if crafted.targets is None
-                            else target.predict(x_adv) == crafted.targets)
+                            else ensemble_predicted == crafted.targets)
         return EnsembleResult(
             kind="leave-one-out", members=members, left_out=left_out,
-            ensemble=Rate.of(target.predict(x_adv) != y, both), singles=singles,
+            ensemble=Rate.of(ensemble_predicted != y, both), singles=singles,
             ensemble_matching=(None if ensemble_matches is None
                                else Rate.of(ensemble_matches, both)),
             singles_matching=matching,

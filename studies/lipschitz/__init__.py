@@ -116,9 +116,10 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
         deepfool = ctx.attack(AttackSpec(name="deepfool"))
         found = {"deepfool": deepfool(model, x, y, math.inf, bounds=data.bounds).x_adv,
                  "pgd": samples[-1]}
+        fooled_by = {name: (model.predict(x_adv) != y) & correct for name, x_adv in found.items()}
         checked, violations, ratios, scatter = 0, [], [], []
         for name, x_adv in found.items() if math.isfinite(upper) else ():
-            fooled = (model.predict(x_adv) != y) & correct
+            fooled = fooled_by[name]
             size = (x_adv - x).flatten(1).norm(dim=1).double()
             for i in torch.nonzero(fooled).flatten().tolist():
                 checked += 1
@@ -132,7 +133,7 @@ class Lipschitz(Study[LipschitzConfig, LipschitzResult]):
         top2 = logits[: len(local)].topk(2, dim=1).values
         scores = ((top2[:, 0] - top2[:, 1]).double().cpu() / torch.tensor(local)).tolist()
         moved = (found["deepfool"] - x).flatten(1).norm(dim=1).double().cpu()
-        flipped = ((model.predict(found["deepfool"]) != y) & correct).cpu()
+        flipped = fooled_by["deepfool"].cpu()
         distances = [moved[i].item() if flipped[i] else math.nan for i in range(len(local))]
         return LipschitzResult(L_upper=upper, L_emp=empirical, layers=rows,
                                unsupported=unsupported, clever=local, radius_checks=checked,
