@@ -92,6 +92,12 @@ _EXPORTS = {
     "positive_budgets": "contracts.specs",
     "unique_labels": "contracts.specs",
     "wilson_interval": "mathematics.intervals",
+    "simultaneous_z": "mathematics.intervals",
+    "t_interval": "mathematics.intervals",
+    "quotient_range": "mathematics.intervals",
+    "slope_interval": "mathematics.intervals",
+    "spearman_interval": "mathematics.correlation",
+    "bootstrap_interval": "mathematics.bootstrap",
     "paired_difference": "mathematics.paired",
     "PairedDifference": "mathematics.paired",
     "paired_rates": "mathematics.paired",
@@ -175,6 +181,7 @@ if TYPE_CHECKING:
     from .contracts.study import Study
     from .contracts.summary import Summary, Table
     from .contracts.traits import ModelTraits, model_traits, require_gradients
+    from .mathematics.bootstrap import bootstrap_interval
     from .mathematics.chunking import forward_hooked, points_per_chunk
     from .mathematics.cluster_bootstrap import (
         ClusteredDifference,
@@ -182,6 +189,7 @@ if TYPE_CHECKING:
         clustered_difference,
         clustered_rate,
     )
+    from .mathematics.correlation import spearman_interval
     from .mathematics.deepfool import deepfool
     from .mathematics.geometry import (
         flip_distance,
@@ -193,7 +201,13 @@ if TYPE_CHECKING:
         steepest_ascent,
     )
     from .mathematics.gradients import class_gradients, loss_gradient
-    from .mathematics.intervals import wilson_interval
+    from .mathematics.intervals import (
+        quotient_range,
+        simultaneous_z,
+        slope_interval,
+        t_interval,
+        wilson_interval,
+    )
     from .mathematics.paired import PairedDifference, PairedRates, paired_difference, paired_rates
     from .plugging.plugin_manager import load_registry
     from .plugging.registry import Registry

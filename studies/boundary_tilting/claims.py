@@ -10,7 +10,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from transfer import Cell, Claim, Finding, Verdict, one_sided, paired_difference, paired_rates
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    Verdict,
+    one_sided,
+    paired_difference,
+    paired_rates,
+    spearman_interval,
+)
 
 from .config import BoundaryTiltingConfig
 from .result import TiltResult, sweep
@@ -41,7 +50,10 @@ def regularisation_untilts(config: BoundaryTiltingConfig, results: Mapping[Cell,
                 + ", ".join(f"{_at(config, r)} {r.theta:.1f}°" for r in done)
                 + f"; Spearman ρ = {rho:+.2f} between weakness and θ, one-sided p = {p:.2g} "
                   f"(n = {len(done)} values)")
-    return Finding(one_sided(rho, p, len(done), MIN_VALUES), rho, evidence, n=len(done))
+    # the interval of ρ; none where ρ is undefined (a constant θ) and read as 0
+    low, high = spearman_interval(float(test.statistic), len(done))
+    return Finding(one_sided(rho, p, len(done), MIN_VALUES), rho, evidence, low, high,
+                   len(done))
 
 
 def tilting_shrinks_distance(config: BoundaryTiltingConfig, results: Mapping[Cell, Any]

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from transfer import Cell, Claim, Finding, NotApplicable
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    NotApplicable,
+    simultaneous_z,
+    slope_interval,
+    wilson_interval,
+)
 
 from .bounds import mean_distance_bound
 
@@ -95,13 +103,26 @@ def adjusted(part: Any, mu: float) -> tuple[float, float, float]:
     return distance.mean * factor, distance.ci_low * factor, distance.ci_high * factor
 
 
+def log_standard_error(part: Any) -> float:
+    """The standard error of the log of ``adjusted(part, mu)[0]``: the mean distance's relative
+    standard error and the bound's at the model's error rate (read off the bound at the ends of
+    μ's 95% interval), added as independent. They are not: more errors mean more zero distances
+    and a smaller bound, moving the adjusted distance both ways, so the sum overstates it. The
+    common μ is held fixed."""
+    distance = part.distance
+    if not (distance.n > 1 and distance.mean > 0 and part.bound_low > 0):
+        return math.nan
+    spread = math.log(part.bound_high / part.bound_low) / (2 * simultaneous_z(1))
+    return math.sqrt((distance.sd / math.sqrt(distance.n) / distance.mean) ** 2 + spread ** 2)
+
+
 def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
     cells = {label: usable for label, ps in synthetic_cells(results).items()
              if len(usable := [p for p in ps if measurable(p)]) >= 2}
     if not cells:
         return Finding("INCONCLUSIVE", math.nan, "needs two measurable dimensions of a synthetic "
                                                  "dataset")
-    verdicts, slopes, lines, dims = [], [], [], []
+    verdicts, slopes, lines, dims, intervals = [], [], [], [], []
     for label, parts in cells.items():
         mu = float(np.median([p.error.rate for p in parts]))
         values = [adjusted(p, mu) for p in parts]
@@ -109,6 +130,12 @@ def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
         slope = float(np.polyfit(np.log([p.d for p in parts]), np.log([v[0] for v in values]),
                                  1)[0])
         slopes.append(slope)
+        # the slope's interval: the dimensions are fixed, each log distance an independent
+        # estimate from its own points (its mean's standard error and its bound's)
+        intervals.append(slope_interval([math.log(p.d) for p in parts],
+                                        [math.log(v[0]) if v[0] > 0 else math.nan
+                                         for v in values],
+                                        [log_standard_error(p) for p in parts])[1:])
         dims.append(len(parts))
         raw = [p.relative(p.distance.mean) for p in (parts[0], parts[-1])]
         lines.append(f"{label} at μ = {100 * mu:.1f}%: d={parts[0].d} {first[0]:.3f} "
@@ -120,11 +147,11 @@ def shrinks_with_dimension(config: Any, results: Mapping[Cell, Any]) -> Finding:
     evidence = "relative distance at a common error rate: " + "; ".join(lines)
     verdict: Verdict = ("FAIL" if "FAIL" in verdicts
                         else "PASS" if all(v == "PASS" for v in verdicts) else "INCONCLUSIVE")
-    # the dataset that decides: the flattest slope among those with the claim's verdict; the
-    # slope has no interval, its units are the dimensions it is fitted on
-    slope, n = max((s, k) for s, k, v in zip(slopes, dims, verdicts, strict=True)
-                   if v == verdict)
-    return Finding(verdict, slope, evidence, n=n)
+    # the dataset that decides: the flattest slope among those with the claim's verdict; its
+    # units are the dimensions it is fitted on
+    slope, n, (low, high) = max(((s, k, i) for s, k, i, v in zip(
+        slopes, dims, intervals, verdicts, strict=True) if v == verdict), key=lambda t: t[:2])
+    return Finding(verdict, slope, evidence, low, high, n)
 
 
 def real_data_gap(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -160,10 +187,16 @@ def real_data_gap(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 def _gap_finding(verdict: Verdict, deciding: list[tuple[str, float, Any]], evidence: str
                  ) -> Finding:
-    """The smallest gap (risk − estimate) among the ``deciding`` cells and its held-out points;
-    no interval: the two rates' intervals are read separately, the gap has none."""
+    """The smallest gap (risk − estimate) among the ``deciding`` cells, its held-out points, and
+    its 95% interval: the two rates share their points but only their counts are stored, so
+    each gets a Wilson interval at which both hold together (Bonferroni, whatever their
+    dependence) and the gap ranges over them."""
     part = min((p for _, _, p in deciding), key=lambda p: p.gap)
-    return Finding(verdict, part.gap, evidence, n=part.risk.n)
+    z = simultaneous_z(2)
+    risk = wilson_interval(part.risk.count, part.risk.n, z)
+    estimate = wilson_interval(part.concentration.count, part.concentration.n, z)
+    return Finding(verdict, part.gap, evidence, risk[0] - estimate[1], risk[1] - estimate[0],
+                   part.risk.n)
 
 
 CLAIMS = (

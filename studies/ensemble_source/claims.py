@@ -24,6 +24,7 @@ from transfer import (
     clustered_difference,
     one_sided,
     pooled_by_point,
+    wilson_interval,
 )
 
 MIN_TARGETS = 5  # targets with a winner: 5 of 5 is the fewest that reach one-sided p < 0.05
@@ -68,8 +69,9 @@ def _sign_test(cells: list[tuple[str, Any]], single: Callable[[list[float]], flo
     evidence = (f"the ensemble beats the {what} single source for {wins} of {decided} targets, "
                 f"loses for {losses} (one-sided sign test p = {p:.2g}; {len(cells)} cells of "
                 f"{len(by_target)} targets, each target's cells pooled)")
+    low, high = wilson_interval(wins, decided)  # the share of the targets with a winner
     return Finding(one_sided(wins - losses, p, decided, MIN_TARGETS), wins / decided, evidence,
-                   n=decided)
+                   low, high, decided)
 
 
 def beats_mean(config: Any, results: Mapping[Cell, Any]) -> Finding:

@@ -11,7 +11,16 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, all_of, deciding, one_sided
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    NotApplicable,
+    all_of,
+    deciding,
+    one_sided,
+    spearman_interval,
+)
 
 if TYPE_CHECKING:  # the study imports these claims
     from transfer import Verdict
@@ -49,6 +58,9 @@ def radius_respected(config: Any, results: Mapping[Cell, Any]) -> Finding:
             + f" ({checks} adversarial examples checked on {len(finished)} models)", n=checks)
     evidence = (f"{checks} adversarial examples on {len(finished)} models, none inside the "
                 f"certified radius; smallest ‖δ‖₂ / radius {smallest:.3g}")
+    # no interval: the value is the smallest ratio over the examples, an extreme order statistic
+    # whose sampling spread depends on the unknown tail (a bootstrap of a minimum does not
+    # converge); what is tested, "no example inside", is a count of 0 violations, not this value
     return Finding("PASS" if checks >= MIN_CHECKS else "INCONCLUSIVE", smallest, evidence,
                    n=checks)
 
@@ -59,6 +71,7 @@ def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
     from scipy.stats import spearmanr
 
     rows: list[tuple[str, float, float, int, Verdict]] = []
+    intervals: dict[str, tuple[float, float]] = {}  # none where ρ is undefined and read as 0
     for label, (family, r) in _finished(config, results).items():
         if family in LINEAR_FAMILIES or len(r.layers) < 2:
             continue
@@ -68,6 +81,7 @@ def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
             rows.append((label, math.nan, math.nan, len(pairs), "INCONCLUSIVE"))
             continue
         test = spearmanr([s for s, _ in pairs], [d for _, d in pairs], alternative="greater")
+        intervals[label] = spearman_interval(float(test.statistic), len(pairs))
         rho = float(test.statistic) if math.isfinite(test.statistic) else 0.0
         p = float(test.pvalue) if math.isfinite(test.pvalue) else 1.0
         rows.append((label, rho, p, len(pairs), one_sided(rho, p, len(pairs), MIN_PAIRS)))
@@ -79,9 +93,10 @@ def clever_tracks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
     # the model that decides: of those whose own verdict is the claim's, the lowest ρ
     chosen = deciding(rows, lambda row: row[4], verdict)
     read = [row for row in chosen if math.isfinite(row[1])]
-    _, value, _, n, _ = (min(read, key=lambda row: row[1]) if read
-                         else min(chosen, key=lambda row: row[3]))
-    return Finding(verdict, value, evidence, n=n)
+    label, value, _, n, _ = (min(read, key=lambda row: row[1]) if read
+                             else min(chosen, key=lambda row: row[3]))
+    low, high = intervals.get(label, (math.nan, math.nan))  # the deciding model's ρ interval
+    return Finding(verdict, value, evidence, low, high, n)
 
 
 def _tightness(config: Any, results: Mapping[Cell, Any], linear: bool) -> dict[str, float]:
@@ -94,6 +109,9 @@ def loose_for_deep(config: Any, results: Mapping[Cell, Any]) -> Finding:
     if not ratios:
         return Finding("INCONCLUSIVE", math.nan, "needs a deep model with a finite bound")
     least, n = min(ratios.values()), len(ratios)  # the unit: a deep model (its one ratio)
+    # no interval: each ratio divides an exact bound by L_emp, the LARGEST Jacobian norm found
+    # over the test points (an extreme, with no sampling interval; it only bounds the true
+    # constant from below), and the deep models are too few (n = 3 by default) to be the unit
     evidence = (f"L_upper / L_emp of {n} deep models: "
                 + ", ".join(f"{m} {v:.3g}" for m, v in ratios.items()))
     if least >= LOOSE:

@@ -11,7 +11,16 @@ from typing import Any
 
 from scipy.stats import spearmanr
 
-from transfer import Cell, Claim, Finding, Verdict, all_of, deciding, one_sided
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    Verdict,
+    all_of,
+    deciding,
+    one_sided,
+    spearman_interval,
+)
 
 from .half_space import bootstrap_median
 from .result import NoiseErrorResult
@@ -81,7 +90,7 @@ def noise_error_ranks_distance(config: Any, results: Mapping[Cell, Any]) -> Find
     read = [row for row in chosen if not math.isnan(row[2])]
     _, n, rho, _, _ = (min(read, key=lambda row: row[2]) if read
                        else min(chosen, key=lambda row: row[1]))
-    return Finding(verdict, rho, evidence, n=n)
+    return Finding(verdict, rho, evidence, *spearman_interval(rho, n), n)
 
 
 def noise_robust_models_farther(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -97,7 +106,8 @@ def noise_robust_models_farther(config: Any, results: Mapping[Cell, Any]) -> Fin
     evidence = (f"across {n} models, Spearman ρ of the mean noise error at σ = {sigma:g} and "
                 f"the median DeepFool distance = {rho:+.2f} (one-sided p = {p:.2g}; predicted "
                 "negative): " + "; ".join(f"{m} {e:.1%} / {d:.3f}" for m, e, d in rows))
-    return Finding(verdict, rho, evidence, n=n)
+    # the unit is a model: the interval of ρ over the n models
+    return Finding(verdict, rho, evidence, *spearman_interval(rho, n), n)
 
 
 CLAIMS = (

@@ -8,7 +8,16 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, all_of
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    all_of,
+    bootstrap_interval,
+    quotient_range,
+    simultaneous_z,
+    wilson_interval,
+)
 
 from ..shared.cell_parts import parts
 
@@ -53,6 +62,8 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
         + (f" (not less linear than the least linear network: {', '.join(contrast)})"
            if contrast else ""))
     verdict = "FAIL" if contrast else all_of(verdicts)
+    # no interval: a model's R² is stored as one number, the mean over its points and classes
+    # of the fits' R² (``Curves.r2_adversarial``); the per-point fits it averages are not kept
     return Finding(verdict, least, evidence, n=curves[weakest].points)
 
 
@@ -82,9 +93,23 @@ def adversarial_beats_noise(config: Any, results: Mapping[Cell, Any]) -> Finding
         return Finding("INCONCLUSIVE", math.nan, evidence)
     weakest = min(read, key=lambda m: ratios[m])  # the model that decides the verdict
     least, n = ratios[weakest], curves[weakest].points
+    interval = (*_gain_interval(curves[weakest], at[weakest]), n)
     if all(q >= MANY_TIMES for q in ratios.values()):
-        return Finding("PASS", least, evidence, n=n)
-    return Finding("FAIL" if least <= 1 else "INCONCLUSIVE", least, evidence, n=n)
+        return Finding("PASS", least, evidence, *interval)
+    return Finding("FAIL" if least <= 1 else "INCONCLUSIVE", least, evidence, *interval)
+
+
+def _gain_interval(curves: Any, i: int) -> tuple[float, float]:
+    """The 95% interval of (adversarial − clean error) / (random − clean error) at eps index
+    ``i``: the three rates share their points, but only the rates are stored (no per-point
+    flags), so each gets a Wilson interval at which the three hold together (Bonferroni,
+    whatever their dependence; the random error, a mean over the random directions per point,
+    conservatively as a binomial share of the points) and the ratio ranges over them."""
+    z, n = simultaneous_z(3), curves.points
+    adversarial, random, clean = (wilson_interval(rate * n, n, z) for rate in (
+        curves.error_adversarial[i], curves.error_random[i], curves.clean_error))
+    return quotient_range((adversarial[0] - clean[1], adversarial[1] - clean[0]),
+                          (random[0] - clean[1], random[1] - clean[0]))
 
 
 def median_counting_misses(row: Any) -> float:
@@ -119,12 +144,34 @@ def sqrt_d_over_m(config: Any, results: Mapping[Cell, Any]) -> Finding:
         f"{m} m={k} {off[(m, k)]:.2f}" for m, k in off)
         + f"; worst {worst[0]} at m = {worst[1]}")
     factor, n = factors[worst], minimal[worst[0]].points  # the worst (model, m) decides
+    row = next(r for r in minimal[worst[0]].rows if r.m == worst[1])
+    interval = (*_factor_interval(row), n)
     if thin:
         evidence += f"; fewer than {MIN_RATIO_POINTS} points: {', '.join(sorted(set(thin)))}"
     if factor > WITHIN**2:
-        return Finding("FAIL", factor, evidence, n=n)
+        return Finding("FAIL", factor, evidence, *interval)
     return Finding("PASS" if factor <= WITHIN and not thin else "INCONCLUSIVE", factor, evidence,
-                   n=n)
+                   *interval)
+
+
+def _factor_interval(row: Any) -> tuple[float, float]:
+    """The 95% interval of max(q, 1/q), q = the median ratio (misses infinite) / √(d/m): the
+    percentile bootstrap of q over the points, folded at 1 (an interval of q on one side of 1
+    maps to one of the factor; one that straddles 1 to [1, the farther end's factor])."""
+    import numpy as np
+
+    missing = round(len(row.ratios) * row.no_flip_share / max(1 - row.no_flip_share, 1e-12))
+    low, high = bootstrap_interval(lambda r: np.median(r, axis=1) / row.predicted,
+                                   list(row.ratios) + [math.inf] * missing)
+    if math.isnan(low):
+        return math.nan, math.nan
+
+    def fold(q: float) -> float:
+        return max(q, 1 / q) if q > 0 else math.inf
+
+    if low >= 1 or high <= 1:
+        return min(fold(low), fold(high)), max(fold(low), fold(high))
+    return 1.0, max(fold(low), fold(high))
 
 
 CLAIMS = (

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from transfer import Cell, Claim, Finding, NotApplicable, Rate
+from transfer import Cell, Claim, Finding, NotApplicable, Rate, bootstrap_interval
 
 if TYPE_CHECKING:
     from transfer import Verdict
@@ -50,31 +50,37 @@ def paired(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return da[both], db[both]
 
 
-def shift(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float, float]:
-    """(p that ``after`` is smaller, p that it is larger, mean after / mean before)."""
+def shift(before: torch.Tensor, after: torch.Tensor
+          ) -> tuple[float, float, float, tuple[float, float]]:
+    """(p that ``after`` is smaller, p that it is larger, mean after / mean before, and that
+    ratio's 95% percentile bootstrap interval over the paired points)."""
     from scipy.stats import wilcoxon
 
     if int((after != before).sum()) < MIN_PAIRS:
-        return math.nan, math.nan, math.nan
+        return math.nan, math.nan, math.nan, (math.nan, math.nan)
     less = float(wilcoxon(after.numpy(), before.numpy(), alternative="less").pvalue)
     greater = float(wilcoxon(after.numpy(), before.numpy(), alternative="greater").pvalue)
-    return less, greater, after.mean().item() / before.mean().item()
+    interval = bootstrap_interval(lambda a, b: a.mean(1) / b.mean(1), after.tolist(),
+                                  before.tolist())
+    return less, greater, after.mean().item() / before.mean().item(), interval
 
 
-def _finding(tests: list[tuple[float, float, float, int]], evidence: str) -> Finding:
+def _finding(tests: list[tuple[float, float, float, tuple[float, float], int]], evidence: str
+             ) -> Finding:
     """PASS when every test says smaller, FAIL when one says larger. The value is the ratio of
     means of the test that decides (the largest among those that say larger for a FAIL, else
-    among those that do not say smaller, else among all) and ``n`` its paired points; a
-    Wilcoxon test gives the ratio no interval."""
+    among those that do not say smaller, else among all), with its bootstrap interval, and
+    ``n`` its paired points."""
     verdict: Verdict
-    if all(less < ALPHA for less, _, _, _ in tests):
+    if all(test[0] < ALPHA for test in tests):
         verdict, deciding = "PASS", tests
-    elif any(greater < ALPHA for _, greater, _, _ in tests):
+    elif any(test[1] < ALPHA for test in tests):
         verdict, deciding = "FAIL", [t for t in tests if t[1] < ALPHA]
     else:
         verdict, deciding = "INCONCLUSIVE", [t for t in tests if not t[0] < ALPHA]
-    _, _, ratio, points = max(deciding, key=lambda t: -math.inf if math.isnan(t[2]) else t[2])
-    return Finding(verdict, ratio, evidence, n=points)
+    _, _, ratio, (low, high), points = max(
+        deciding, key=lambda t: -math.inf if math.isnan(t[2]) else t[2])
+    return Finding(verdict, ratio, evidence, low, high, points)
 
 
 def _shifted(test: Any, points: int) -> str:

@@ -10,7 +10,18 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, Rate, all_of, deciding, every_above
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    Rate,
+    all_of,
+    deciding,
+    every_above,
+    quotient_range,
+    simultaneous_z,
+    wilson_interval,
+)
 
 from ..shared.cell_parts import parts
 from .groups import NORMAL, counterparts, nearest, training_eps
@@ -32,17 +43,26 @@ def _compare(pairs: list[tuple[str, Rate, Rate]], lower: str) -> Finding:
     """PASS when every second rate lies below the first (disjoint 95% intervals), FAIL when one
     lies above; the value is the ratio second / first of the pair that decides (the largest of
     the pairs whose own verdict is the claim's: the failing ones for a FAIL), ``n`` the fewer
-    trials of its two rates (no interval: the rates' intervals are compared, their ratio has
-    none)."""
+    trials of its two rates, and its interval ``_ratio_interval``."""
     if not pairs:
         return Finding("INCONCLUSIVE", math.nan, lower)
     evidence = "; ".join(f"{what}: {a.percent()} vs {b.percent()} (n = {a.n}, {b.n})"
                          for what, a, b in pairs)
     verdict = every_above([(a, b) for _, a, b in pairs])
-    value, n = max((b.rate / a.rate if a.rate > 0 else math.inf, min(a.n, b.n))
-                   for a, b in deciding([(a, b) for _, a, b in pairs],
-                                        lambda pair: every_above([pair]), verdict))
-    return Finding(verdict, value, evidence, n=n)
+    value, n, a, b = max(((b.rate / a.rate if a.rate > 0 else math.inf, min(a.n, b.n), a, b)
+                          for a, b in deciding([(a, b) for _, a, b in pairs],
+                                               lambda pair: every_above([pair]), verdict)),
+                         key=lambda row: row[:2])
+    return Finding(verdict, value, evidence, *_ratio_interval(b, a), n)
+
+
+def _ratio_interval(numerator: Rate, denominator: Rate) -> tuple[float, float]:
+    """The 95% interval of the ratio of two rates from their simultaneous Wilson intervals
+    (each at 97.5%, Bonferroni): valid whatever the dependence of the two on their shared test
+    points, which the stored counts (no per-point outcomes) do not say."""
+    z = simultaneous_z(2)
+    return quotient_range(wilson_interval(numerator.count, numerator.n, z),
+                          wilson_interval(denominator.count, denominator.n, z))
 
 
 def training_lowers_error(config: Any, results: Mapping[Cell, Any]) -> Finding:

@@ -18,6 +18,9 @@ from transfer import (
     deciding,
     every_above,
     one_sided,
+    quotient_range,
+    simultaneous_z,
+    t_interval,
 )
 
 ATTACK = "deepfool"  # the minimal perturbation: the direction the model is most sensitive to
@@ -40,21 +43,29 @@ def _pairs(results: Mapping[Cell, Any], field: str, control: str
     return pairs
 
 
+def _ratio_interval(a: Mean, b: Mean) -> tuple[float, float]:
+    """The 95% interval of a.mean / b.mean from the two means' simultaneous intervals (each a
+    t interval at 97.5%, Bonferroni): valid whatever the correlation of the two on the shared
+    points, which the stored means (no per-point values) do not say."""
+    z = simultaneous_z(2)
+    return quotient_range(t_interval(a.mean, a.sd, a.n, z), t_interval(b.mean, b.sd, b.n, z))
+
+
 def _above(pairs: list[tuple[str, Mean, Mean]], what: str, missing: str) -> Finding:
     """PASS when every model's DeepFool mean lies above its control (disjoint 95% intervals),
     FAIL when one lies below; the value is the ratio of the two means of the model that decides
-    (the smallest of the models whose own verdict is the claim's: the failing ones for a FAIL),
-    ``n`` the fewer points of its two means (no interval: the means' intervals are compared,
-    their ratio has none)."""
+    (the smallest of the models whose own verdict is the claim's: the failing ones for a FAIL)
+    with its interval (``_ratio_interval``), ``n`` the fewer points of its two means."""
     if not pairs:
         return Finding("INCONCLUSIVE", math.nan, missing)
     evidence = f"{what}, DeepFool vs control: " + "; ".join(
         f"{m} {a.text()} vs {b.text()} (n = {a.n}, {b.n})" for m, a, b in pairs)
     verdict = every_above([(a, b) for _, a, b in pairs])
-    value, n = min((a.mean / b.mean if b.mean > 0 else math.inf, min(a.n, b.n))
-                   for a, b in deciding([(a, b) for _, a, b in pairs],
-                                        lambda pair: every_above([pair]), verdict))
-    return Finding(verdict, value, evidence, n=n)
+    value, n, a, b = min(((a.mean / b.mean if b.mean > 0 else math.inf, min(a.n, b.n), a, b)
+                          for a, b in deciding([(a, b) for _, a, b in pairs],
+                                               lambda pair: every_above([pair]), verdict)),
+                         key=lambda row: row[:2])
+    return Finding(verdict, value, evidence, *_ratio_interval(a, b), n)
 
 
 def top_singular_alignment(config: Any, results: Mapping[Cell, Any]) -> Finding:

@@ -13,7 +13,16 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from transfer import Cell, Claim, Finding, NotApplicable, all_of, paired_difference
+from transfer import (
+    Cell,
+    Claim,
+    Finding,
+    Mean,
+    NotApplicable,
+    all_of,
+    paired_difference,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:  # the study imports these claims
     from transfer import Verdict
@@ -53,10 +62,10 @@ def many_directions(config: Any, results: Mapping[Cell, Any]) -> Finding:
     """Per source at its largest L2 eps: many directions (mean at least ``MANY``) and more than
     random orthogonal directions of the same norm find on the same points (one-sided Wilcoxon)."""
     rows: list[tuple[str, float, Any, Verdict]] = []
-    points: dict[str, int] = {}
+    means: dict[str, Mean] = {}
     for source, result in _largest_l2(results).items():
         found = _found(result)
-        points[source] = len(result.found)
+        means[source] = Mean.of(result.found)
         if len(result.random_found) != len(result.found):
             rows.append((source, found, None, "INCONCLUSIVE"))
             continue
@@ -78,11 +87,12 @@ def many_directions(config: Any, results: Mapping[Cell, Any]) -> Finding:
                                         "no random control (an older result: run again)")
                   + f" {verdict}" for s, v, d, verdict in rows)
     verdict = all_of([v for *_, v in rows])
-    # the source that decides: the fewest directions among those with the claim's verdict
-    # (the mean found has no interval of its own: the one computed is of the difference)
+    # the source that decides: the fewest directions among those with the claim's verdict;
+    # the interval is its mean's (Student t over its points)
     source, found, _, _ = min((row for row in rows if verdict == "PASS" or row[3] == verdict),
                               key=lambda row: row[1])
-    return Finding(verdict, found, evidence, n=points[source])
+    mean = means[source]
+    return Finding(verdict, found, evidence, mean.ci_low, mean.ci_high, mean.n)
 
 
 def large_share_transfers(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -97,6 +107,9 @@ def large_share_transfers(config: Any, results: Mapping[Cell, Any]) -> Finding:
     if not shares:
         return Finding("INCONCLUSIVE", math.nan, "no source found adversarial directions")
     share = sum(shares.values()) / len(shares)
+    # no interval: each source's share is a ratio of means over its points whose per-point
+    # counts are not stored (``transferred_mean``), and the sources share their points and
+    # targets, so their shares are not independent units for an interval over the sources
     evidence = "share transferring (mean over targets): " + ", ".join(
         f"{s} {100 * v:.0f}%" for s, v in shares.items())
     if share >= LARGE:
@@ -115,9 +128,11 @@ def grows_with_eps(config: Any, results: Mapping[Cell, Any]) -> Finding:
         return Finding("INCONCLUSIVE", math.nan, "needs at least two L2 budgets")
     falls = {s: c for s, c in curves.items() if any(b < a for a, b in zip(c, c[1:], strict=False))}
     evidence = "; ".join(f"{s}: " + " → ".join(f"{v:.1f}" for v in c) for s, c in curves.items())
-    if not falls:
-        return Finding("PASS", float(len(curves)), evidence, n=len(curves))
-    return Finding("FAIL", float(len(curves) - len(falls)), evidence, n=len(curves))
+    # the value counts the sources whose curve never falls: its interval is the Wilson interval
+    # of that share of the sources, in sources
+    n, growing = len(curves), len(curves) - len(falls)
+    low, high = wilson_interval(growing, n)
+    return Finding("FAIL" if falls else "PASS", float(growing), evidence, n * low, n * high, n)
 
 
 CLAIMS = (
