@@ -3,13 +3,14 @@ more workers can speed it up (Amdahl).
 
 The command runs in a fresh process, exactly as a user types it, with timers around two places:
 each cell's own time (its outcome's start and end, wherever it ran) and each MLflow write of a
-cell and its models (on the driver's background writer). The parts of one run:
+cell and its models (the driver's background thread waiting for the writer process; models that
+the driver logs itself, trained by parallel workers, included). The parts of one run:
 
 - ``cells``: the sum of the cells' own times: the work that more workers share;
 - ``serial``: wall time minus ``cells``: start-up, opening the store, whatever the writes and the
   summary add after the last cell; more workers do not shrink it;
-- ``writes``: the driver's MLflow writes of the cells (overlapped with the cells here; with many
-  workers they are a floor too, since one driver writes them all).
+- ``writes``: the MLflow writes of the cells (in the writer process, overlapped with the cells;
+  with many workers they are a floor too, since one writer writes them all).
 
 The Amdahl bound on N cores is ``wall / (serial + cells / N)``.
 
@@ -32,14 +33,16 @@ def _inside(report: str, args: list[str]) -> None:
     """Run the ``transfer`` command ``args`` in this process with timers, then write the parts
     to ``report``."""
     from transfer.cli.main import main
-    from transfer.tracking.cell_runs import CellRuns
+    from transfer.running import runner
     from transfer.tracking.tracker import Tracker
+    from transfer.tracking.writer import Writer, open_store
 
     parts: dict[str, Any] = {"cells": [], "writes": 0.0}
 
-    def timed(write: Any, before: Any = lambda *call: None) -> Any:
+    def timed(write: Any) -> Any:
         def wrapper(*call: Any) -> Any:
-            before(*call)
+            if open_store in call:  # the writer starting up, not a write
+                return write(*call)
             start = time.perf_counter()
             try:
                 return write(*call)
@@ -47,10 +50,13 @@ def _inside(report: str, args: list[str]) -> None:
                 parts["writes"] += time.perf_counter() - start
         return wrapper
 
-    def cell(runs: Any, experiment_id: str, parent: str, outcome: Any, *rest: Any) -> None:
+    def record(outcome: Any, *rest: Any) -> Any:
         parts["cells"].append((outcome.started_ms, outcome.finished_ms))
+        return cell_record(outcome, *rest)
 
-    CellRuns.log = timed(CellRuns.log, cell)  # type: ignore[method-assign]
+    cell_record = runner.cell_record
+    runner.cell_record = record  # type: ignore[assignment]
+    Writer.call = timed(Writer.call)  # type: ignore[method-assign]
     Tracker.record_models = timed(Tracker.record_models)  # type: ignore[method-assign]
     sys.argv = ["transfer", *args]
     try:

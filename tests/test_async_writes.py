@@ -1,6 +1,7 @@
-"""The cells' MLflow writes on a background thread: in order, each reported once it is written,
-a failed write raised on the caller's thread; and kill -9 while writes are queued loses no cell
-that was reported finished, records none twice, and the next run completes the study."""
+"""The cells' MLflow writes on a background thread (which hands each to the writer process): in
+order, each reported once it is written, a failed write raised on the caller's thread; and kill -9
+while writes are queued loses no cell that was reported finished, records none twice, and the
+next run completes the study."""
 
 from __future__ import annotations
 
@@ -73,9 +74,9 @@ from pathlib import Path
 from transfer import run_study
 from transfer.cli.config_files import load_config
 from transfer.running.tasks import CellTask
-from transfer.tracking.cell_runs import CellRuns
+from transfer.tracking.writer import Writer
 
-compute, log = CellTask.__call__, CellRuns.log
+compute, call = CellTask.__call__, Writer.call
 
 
 def computing(self, cell):  # each cell computed, as soon as it is
@@ -84,12 +85,12 @@ def computing(self, cell):  # each cell computed, as soon as it is
     return outcome
 
 
-def slowly(*args):  # a slow store (a busy team server, say): the writes fall behind
+def slowly(writer, *args):  # a slow store (a busy team server, say): the writes fall behind
     time.sleep(0.2)
-    return log(*args)
+    return call(writer, *args)
 
 
-CellTask.__call__, CellRuns.log = computing, slowly
+CellTask.__call__, Writer.call = computing, slowly
 
 
 class Reporting:

@@ -7,6 +7,7 @@ independent trials; this interval knows there are 300."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +43,22 @@ def bootstrap_replicates(successes: Sequence[Sequence[float]], trials: Sequence[
 
     hits = np.asarray(successes, dtype=float)
     tries = np.asarray(trials, dtype=float)
-    points = hits.shape[1]
-    weights = np.random.default_rng(seed).multinomial(points, np.full(points, 1 / points),
-                                                      size=draws).T.astype(float)
+    weights = _weights(hits.shape[1], draws, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (hits @ weights) / (tries @ weights)
+
+
+@functools.lru_cache(maxsize=4)
+def _weights(points: int, draws: int, seed: int):
+    """How often each of ``points`` points is drawn in each of ``draws`` resamples, an array
+    ``(points, draws)``; the same for the same arguments, so it is drawn once per process (a
+    study's claims resample the same points dozens of times)."""
+    import numpy as np
+
+    weights = np.random.default_rng(seed).multinomial(points, np.full(points, 1 / points),
+                                                      size=draws).T.astype(float)
+    weights.flags.writeable = False
+    return weights
 
 
 def _interval(replicates, level: float = 0.95) -> tuple[float, float]:

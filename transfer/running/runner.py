@@ -22,9 +22,11 @@ from ..contracts.validation import ConfigError, validate_config
 from ..mathematics.device import resolve_device
 from ..plugging.plugin_manager import load_registry
 from ..plugging.registry import Registry
+from ..tracking.cell_runs import cell_record
 from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_uri
 from ..tracking.tracker import Tracker
 from ..tracking.write_queue import WriteQueue
+from ..tracking.writer import record_cell, shared_writer
 from ..training.model_cache import ModelCache, default_cache_dir
 from ..training.progress import Listener, listening
 from .garbage_collection import fewer_collections
@@ -139,13 +141,6 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
-def _record(tracker: Tracker, experiment_id: str, parent: str, outcome: Outcome,
-            models: list[dict[str, Any]], result_format: int) -> None:
-    """The outcome's trained models (each once) and the cell itself, in MLflow."""
-    model_runs = tracker.record_models(models)
-    tracker.cells.log(experiment_id, parent, outcome, result_format, model_runs)
-
-
 @fewer_collections()
 def run_study(
     config_data: dict[str, Any],
@@ -189,6 +184,8 @@ def run_study(
     progress = progress or Silent()
 
     runner.start()  # its workers start up (Ray: a local cluster) while the store opens
+    writer = shared_writer()  # the cells' runs are written by a process of its own
+    writer.prepare(tracking_uri)
     try:
         tracker = Tracker(tracking_uri)
         experiment_id = tracker.experiment(experiment)
@@ -222,8 +219,10 @@ def run_study(
             pretrain(study, context, runner, task, tracker, log)
         progress.start(len(cells), len(results))
         for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
-            writes.put(partial(_record, tracker, experiment_id, parent, outcome,
-                               adopted(outcome, context.cache), study.result_format), outcome)
+            record = cell_record(outcome, study.result_format)
+            writes.put(partial(writer.call, record_cell, tracker.uri, experiment_id, parent,
+                               record, adopted(outcome, context.cache), tracker.cells.inputs),
+                       outcome)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
             else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,46 +95,78 @@ class CellRuns:
 
     def log(self, experiment_id: str, parent: str, outcome: Outcome, result_format: int,
             model_runs: list[str]) -> str | None:
+        """Record the finished cell (see ``write``)."""
+        return self.write(experiment_id, parent, cell_record(outcome, result_format), model_runs)
+
+    def write(self, experiment_id: str, parent: str, record: CellRecord,
+              model_runs: list[str]) -> str | None:
         """Record the finished cell: its child run of ``parent`` (its ID), or, for a cell that
         cannot run and whose reason fits in a tag, the tag ``transfer.na.<cell key>`` of
         ``parent`` (it used no data and has no metrics; ``finished`` reads it back)."""
-        cell, result = outcome.cell, outcome.result
-        if isinstance(result, NotApplicable) and len(result.reason) < REASON_LIMIT:
-            self.client.set_tag(parent, NOT_APPLICABLE_TAG + cell.key, result.reason)
+        reason = record.reason
+        if reason is not None and len(reason) < REASON_LIMIT:
+            self.client.set_tag(parent, NOT_APPLICABLE_TAG + record.key, reason)
             return None
-        tags = {PARENT: parent, ROLE: "cell", CELL_KEY: cell.key,
+        tags = {PARENT: parent, ROLE: "cell", CELL_KEY: record.key,
                 "transfer.model_runs": ",".join(model_runs),
-                **{name: str(value)[:5000] for name, value in cell.params}}  # to group by
-        if isinstance(result, NotApplicable):  # a reason too long for a tag: its result file
-            tags.update({STATUS: NOT_APPLICABLE, REASON: result.reason[:REASON_LIMIT]})
+                **{name: value[:5000] for name, value in record.params}}  # to group by
+        if reason is not None:  # a reason too long for a tag: its result file
+            tags.update({STATUS: NOT_APPLICABLE, REASON: reason[:REASON_LIMIT]})
         run = self.client.create_run(
-            experiment_id, start_time=outcome.started_ms, tags=tags, run_name=cell.label
+            experiment_id, start_time=record.started_ms, tags=tags, run_name=record.label
         )
         run_id = run.info.run_id
         try:
-            if self.inputs and not isinstance(result, NotApplicable):
+            if self.inputs and reason is None:
                 self.client.log_inputs(run_id, datasets=self.inputs)
-            status = self._log_body(run_id, outcome, result_format)
+            status = self._log_body(run_id, record)
         except BaseException:  # Ctrl-C while logging: never leave a run RUNNING
             self.client.set_terminated(run_id, "KILLED")
             raise
-        self.client.set_terminated(run_id, status, end_time=outcome.finished_ms)
+        self.client.set_terminated(run_id, status, end_time=record.finished_ms)
         return run_id
 
-    def _log_body(self, run_id: str, outcome: Outcome, result_format: int) -> str:
-        result = outcome.result
-        params = [Param(k, str(v)) for k, v in outcome.cell.params]
-        metrics = []
-        if result is not None and not isinstance(result, NotApplicable):
-            # NaN (an undefined rate, say) is logged as NaN: a missing metric would look lost.
-            metrics = [Metric(metric_key(k), float(v), outcome.finished_ms, 0)
-                       for k, v in result.metrics().items()]
-            metrics += [Metric(metric_key(name), float(value), outcome.finished_ms, int(step))
-                        for name, points in result.series().items() for step, value in points]
+    def _log_body(self, run_id: str, record: CellRecord) -> str:
+        params = [Param(k, v) for k, v in record.params]
+        metrics = [Metric(name, value, record.finished_ms, step)
+                   for name, value, step in record.metrics]
         for index, batch in enumerate(batched(metrics, 1000) or [[]]):
             self.client.log_batch(run_id, metrics=batch, params=params if index == 0 else [])
-        if result is None:
-            self.client.log_text(run_id, outcome.error or "", "traceback.txt")
+        if record.result is None:
+            self.client.log_text(run_id, record.error, "traceback.txt")
             return "FAILED"
-        self.client.log_dict(run_id, encode(result, result_format), RESULT_FILE)
+        self.client.log_dict(run_id, record.result, RESULT_FILE)
         return "FINISHED"
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """What the store keeps of a finished cell, in plain values (so that a writer process needs
+    no study's classes): its key, label and parameters, its times, the reason of an n/a cell,
+    its metrics ``(name, value, step)``, its encoded result (None: it failed) and its error."""
+
+    key: str
+    label: str
+    params: list[tuple[str, str]]
+    started_ms: int
+    finished_ms: int
+    reason: str | None
+    metrics: list[tuple[str, float, int]]
+    result: dict[str, Any] | None
+    error: str
+
+
+def cell_record(outcome: Outcome, result_format: int) -> CellRecord:
+    """The record of ``outcome``; its result encoded in ``result_format``."""
+    result = outcome.result
+    metrics: list[tuple[str, float, int]] = []
+    if result is not None and not isinstance(result, NotApplicable):
+        # NaN (an undefined rate, say) is logged as NaN: a missing metric would look lost.
+        metrics = [(metric_key(k), float(v), 0) for k, v in result.metrics().items()]
+        metrics += [(metric_key(name), float(value), int(step))
+                    for name, points in result.series().items() for step, value in points]
+    cell = outcome.cell
+    return CellRecord(
+        cell.key, cell.label, [(k, str(v)) for k, v in cell.params], outcome.started_ms,
+        outcome.finished_ms, result.reason if isinstance(result, NotApplicable) else None,
+        metrics, None if result is None else encode(result, result_format), outcome.error or "")

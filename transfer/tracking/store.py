@@ -39,7 +39,10 @@ class TrackingUnavailable(RuntimeError):
                    f"folder's permissions")
         super().__init__(f"{fix}; finished cells are kept, and running the same command again "
                          f"resumes")
-        self.uri = uri
+        self.uri, self.detail = uri, detail
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from the writer process intact
+        return (TrackingUnavailable, (self.uri, self.detail))
 
 
 def default_tracking_uri() -> str:
