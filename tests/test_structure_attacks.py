@@ -132,3 +132,22 @@ def test_the_neighbors_attack_finds_the_flips_brute_force_finds(registry):
                        for p, label, r in zip(x.numpy(), y.numpy(), right, strict=True)])
     assert exists.sum() >= 5, "the tiny problem has flips to find"
     assert found.sum() >= 0.8 * exists.sum(), (found.sum(), exists.sum())
+
+
+def test_the_forest_attack_walks_every_tree_to_the_leaf_scikit_learn_finds():
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import RandomForestClassifier
+
+    from transfer.plugins.attacks.forest import Leaves
+
+    features, labels = load_digits(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(features / 16, labels)
+    points = np.random.default_rng(0).uniform(0, 1, (50, 64))
+    tree = forest.estimators_[0].tree_  # points exactly on a split go left, as in scikit-learn
+    points[:, tree.feature[0]] = tree.threshold[0]
+    leaves = Leaves(forest, 64, None)
+    rows = leaves.rows(torch.as_tensor(points, dtype=torch.float32)).numpy()
+    leaf = leaves.row_of_node >= 0
+    node_of_row = np.flatnonzero(leaf)[np.argsort(leaves.row_of_node[leaf])]
+    expected = forest.apply(points.astype(np.float32)) + leaves.roots
+    assert (node_of_row[rows] == expected).all()

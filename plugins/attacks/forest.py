@@ -42,19 +42,35 @@ class Leaves:
             [v / v.sum(axis=1, keepdims=True) for v in values]), dtype=torch.float64)
         self.tree = torch.as_tensor(np.concatenate([np.full(len(p[2]), t)
                                                     for t, p in enumerate(parts)]))
-        self.row_of_node = []  # per tree: node id -> leaf row (-1 for inner nodes)
+        # all trees' nodes in one array, a leaf's children itself, so that a walk of
+        # ``depth`` steps lands every point in its leaf in every tree at once
+        sizes = [tree.node_count for tree in self.trees]
+        starts = np.cumsum([0, *sizes[:-1]])
+        self.roots = starts
+        own = [np.arange(start, start + size) for start, size in zip(starts, sizes, strict=True)]
+        self.left, self.right = (np.concatenate([
+            np.where(tree.children_left == -1, nodes, getattr(tree, side) + start)
+            for tree, nodes, start in zip(self.trees, own, starts, strict=True)])
+            for side in ("children_left", "children_right"))
+        self.feature = np.concatenate([t.feature for t in self.trees]).clip(0)
+        self.threshold = np.concatenate([t.threshold for t in self.trees])
+        self.depth = max(tree.max_depth for tree in self.trees)
+        self.row_of_node = np.full(sum(sizes), -1)  # node -> leaf row (-1: inner)
         offset = 0
-        for tree, part in zip(self.trees, parts, strict=True):
-            rows = np.full(tree.node_count, -1)
-            rows[part[3]] = np.arange(offset, offset + len(part[3]))
-            self.row_of_node.append(rows)
+        for start, part in zip(starts, parts, strict=True):
+            self.row_of_node[part[3] + start] = np.arange(offset, offset + len(part[3]))
             offset += len(part[3])
 
     def rows(self, z: torch.Tensor) -> torch.Tensor:
-        """(points, trees): the row of the leaf each tree sends each point of ``z`` to."""
-        points = np.ascontiguousarray(z.numpy(), dtype=np.float32)
-        return torch.as_tensor(np.stack([rows[tree.apply(points)] for tree, rows in
-                                         zip(self.trees, self.row_of_node, strict=True)], 1))
+        """(points, trees): the row of the leaf each tree sends each point of ``z`` to (as
+        scikit-learn's ``apply``: float32 inputs, ``x[feature] <= threshold`` goes left)."""
+        points = z.numpy().astype(np.float32).astype(np.float64)
+        node = np.broadcast_to(self.roots, (len(points), len(self.roots)))
+        at = np.arange(len(points))[:, None]
+        for _ in range(self.depth):
+            left = points[at, self.feature[node]] <= self.threshold[node]
+            node = np.where(left, self.left[node], self.right[node])
+        return torch.as_tensor(self.row_of_node[node])
 
 
 class ForestAttack(Attack):
@@ -141,7 +157,12 @@ class ForestAttack(Attack):
             won = leaves.label[reached] == target  # (points, trees)
             box_low = torch.maximum(cand_low[None], low[rows, None])
             box_high = torch.minimum(cand_high[None], high[rows, None])
-            allowed = ~won.gather(1, cand_tree[: len(rows)]) & (box_low <= box_high).all(dim=2)
+            inside = (box_low <= box_high).all(dim=2)
+            kept = inside.any(dim=0)  # boxes only shrink: a leaf no box meets never returns
+            if not kept.all():
+                cand_low, cand_high, cand_tree = cand_low[kept], cand_high[kept], cand_tree[:, kept]
+                box_low, box_high, inside = box_low[:, kept], box_high[:, kept], inside[:, kept]
+            allowed = ~won.gather(1, cand_tree[: len(rows)]) & inside
             # the L-inf distance from z to each box
             cost = torch.maximum(box_low - here[:, None], here[:, None] - box_high).amax(dim=2)
             cost = cost.clamp_min(0).masked_fill(~allowed, torch.inf)

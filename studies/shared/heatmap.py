@@ -18,9 +18,9 @@ def heatmap(
     scale: str = "transfer rate (%) of points both classify correctly",
 ) -> Any:
     """A rows x columns heatmap of rates (%), written in every cell (by default sources x
-    targets of transfer rates). A row that could not run is grey, marked ``n/a k``, and reason k
-    is listed under the figure. Figure and font sizes follow the number of rows and columns, so
-    20+ models stay readable."""
+    targets of transfer rates). A row that could not run is grey, marked ``n/a k`` once, and
+    reason k is listed under the figure. Figure and font sizes follow the number of rows and
+    columns, so 20+ models stay readable."""
     return heatmaps({title: (matrix, missing or {})}, sources, targets, rows=rows,
                     columns=columns, scale=scale)
 
@@ -67,13 +67,14 @@ def heatmaps(
         image = axes.imshow(np.ma.masked_invalid(values), vmin=0, vmax=100, cmap="viridis",
                             aspect="auto")
         for i, source in enumerate(sources):
+            why = missing.get(source)
+            if why in reasons and np.isnan(values[i]).all():  # a row that could not run: once
+                axes.text((len(targets) - 1) / 2, i, f"n/a {reasons.index(why) + 1}",
+                          ha="center", va="center", fontsize=font, in_layout=False)
+                continue
             for j in range(len(targets)):
                 value = values[i, j]
-                if np.isnan(value):
-                    why = missing.get(source)
-                    text = f"n/a {reasons.index(why) + 1}" if why in reasons else "–"
-                else:
-                    text = f"{value:.0f}"
+                text = "–" if np.isnan(value) else f"{value:.0f}"
                 colour = "black" if np.isnan(value) or value > 60 else "white"
                 axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=font,
                           in_layout=False)  # inside the axes: the layout need not measure it

@@ -26,7 +26,7 @@ from ..tracking.cell_runs import cell_record
 from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_uri
 from ..tracking.tracker import Tracker
 from ..tracking.write_queue import WriteQueue
-from ..tracking.writer import record_cell, shared_writer
+from ..tracking.writer import Writer, log_figure, record_cell, shared_writer
 from ..training.model_cache import ModelCache, default_cache_dir
 from ..training.progress import Listener, listening
 from .garbage_collection import fewer_collections
@@ -141,6 +141,22 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
+def _log_summary(tracker: Tracker, writer: Writer, parent: str, summary: Summary) -> None:
+    """The summary in MLflow: half of its figures drawn and logged by the writer process while
+    this one draws the rest and writes the tables."""
+    figures = list(summary.figures)
+    elsewhere = figures[: len(figures) // 2]
+    drawing: WriteQueue[str] = WriteQueue()
+    try:
+        for name in elsewhere:
+            drawing.put(partial(writer.call, log_figure, tracker.uri, parent,
+                                summary.figures[name], f"figures/{name}.png"), name)
+        tracker.log_summary(parent, summary, frozenset(elsewhere))
+        list(drawing.written(wait=True))
+    finally:
+        drawing.close()
+
+
 @fewer_collections()
 def run_study(
     config_data: dict[str, Any],
@@ -240,7 +256,7 @@ def run_study(
         if not unchanged:
             log(f"writing the summary to MLflow: {len(summary.tables)} tables, "
                 f"{len(summary.figures)} figures")  # seconds with no bar moving
-            tracker.log_summary(parent, summary)
+            _log_summary(tracker, writer, parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
     except BaseException as error:

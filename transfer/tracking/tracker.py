@@ -174,13 +174,16 @@ class Tracker:
         if entry not in logged:
             self.client.set_tag(run_id, LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
-    def log_summary(self, run_id: str, summary: Summary) -> None:
+    def log_summary(self, run_id: str, summary: Summary,
+                    drawn_elsewhere: frozenset[str] = frozenset()) -> None:
+        """The summary's tables, figures (but those ``drawn_elsewhere``) and metrics."""
         self.client.set_tag(run_id, SUMMARY_CODE, code_version())
         for name, table in summary.tables.items():
             self.write_table(run_id, table.columns, f"tables/{name}.json")
             self.client.log_text(run_id, table.to_csv(), f"tables/{name}.csv")
         for name, figure in summary.figures.items():
-            self.client.log_figure(run_id, figure, f"figures/{name}.png")
+            if name not in drawn_elsewhere:
+                self.client.log_figure(run_id, figure, f"figures/{name}.png")
         key = summary.key_figure or next(iter(summary.figures), None)
         if key in summary.figures:  # shown right under the run's description
             path = f"figures/{key}.png"
