@@ -201,9 +201,9 @@ def run_study(
 
     runner.start()  # its workers start up (Ray: a local cluster) while the store opens
     writer = shared_writer()  # the cells' runs are written by a process of its own
-    writer.prepare(tracking_uri)
     try:
         tracker = Tracker(tracking_uri)
+        writer.prepare(tracking_uri)  # once the store exists: two would both create its tables
         experiment_id = tracker.experiment(experiment)
         # mixed precision changes the numbers: an --amp run is its own study run, never resumed
         config_hash = stable_hash([resolved, "amp"] if amp else resolved)
