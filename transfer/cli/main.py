@@ -140,17 +140,19 @@ def study_run(
 
     Re-running the same config resumes: finished cells are read back from MLflow, not recomputed.
     """
+    from ..tracking.writer import FAILED_WRITES, shared_writer
+
+    if not debug_mode():  # MLflow logs its own traceback of a failed write before we report it
+        logging.getLogger(FAILED_WRITES).setLevel(logging.CRITICAL)  # the writer's too
+    shared_writer()  # the writer process starts (importing MLflow) while this one imports torch
     from ..contracts.claims import failed as failed_claims
     from ..contracts.validation import ConfigError
     from ..presentation.terminal import ProgressBar, make_console, print_summary
     from ..running.runner import run_study
     from ..tracking.store import TrackingUnavailable, run_url, ui_command
-    from ..tracking.writer import FAILED_WRITES
     from .config_files import ConfigFileError, apply_overrides, load_config, read_default_config
 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a scheduler's stop: handled as Ctrl-C
-    if not debug_mode():  # MLflow logs its own traceback of a failed write before we report it
-        logging.getLogger(FAILED_WRITES).setLevel(logging.CRITICAL)  # the writer's too
     console = make_console(stderr=True)
     if data_root:
         os.environ["TRANSFER_DATA_ROOT"] = str(Path(data_root).resolve())

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..mathematics.intervals import wilson_interval
+
+if TYPE_CHECKING:  # torch is imported where a result is measured, not where one is read back
+    import torch
 
 
 class CellResult(BaseModel):
@@ -106,6 +108,8 @@ class Mean(BaseModel):
     @classmethod
     def of(cls, values: torch.Tensor | Sequence[float]) -> Mean:
         """The mean of ``values`` (every value counts: filter non-finite ones beforehand)."""
+        import torch
+
         data = torch.as_tensor(values, dtype=torch.float64).flatten()
         n = len(data)
         if n == 0:
@@ -149,6 +153,8 @@ def point_outcomes(successes: torch.Tensor, among: torch.Tensor) -> str:
     ``successes`` holds, ``0`` a counted point where it does not, ``-`` a point not counted (not
     in ``among``). Stored next to a ``Rate``, it lets rates measured on the same points be
     pooled with the point as the unit (``pooled_by_point``) or compared point by point."""
+    import torch
+
     codes = torch.where(among, torch.where(successes, 1, 0), 2).tolist()
     return "".join("01-"[code] for code in codes)
 

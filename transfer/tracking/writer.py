@@ -24,9 +24,10 @@ import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cell_runs import CellRecord
+if TYPE_CHECKING:  # the driver starts its writer before it imports MLflow (or torch)
+    from .cell_runs import CellRecord
 
 FAILED_WRITES = "mlflow.store.db.utils"  # MLflow logs its own traceback of a failed write here
 
@@ -159,9 +160,10 @@ def _portable(error: BaseException) -> BaseException:
 
 
 def main(requests_fd: int, replies_fd: int, quiet: int) -> None:
-    logging.getLogger(FAILED_WRITES).setLevel(quiet)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when writing stops
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.getLogger(FAILED_WRITES).setLevel(quiet)
+    from . import tracker  # noqa: F401 - MLflow imported now, while the driver imports torch
     requests = Connection(requests_fd, writable=False)
     replies = Connection(replies_fd, readable=False)
     driver = os.getppid()
