@@ -140,3 +140,28 @@ def test_it_exits_when_the_driver_is_killed():
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
     pytest.fail("the writer outlived its driver by 10 s")
+
+
+def test_a_summary_s_figures_are_all_logged_those_that_do_not_pickle_by_the_driver(tmp_path):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    from transfer.contracts.summary import Summary
+    from transfer.running.runner import _log_summary
+
+    def figure(label: str, formatter: bool) -> Figure:
+        drawn = Figure()
+        axes = drawn.subplots()
+        axes.plot([0, 1], [0, 1], label=label)
+        if formatter:  # a lambda: this figure cannot be pickled for the writer
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
+        return drawn
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri)
+    parent = tracker.client.create_run(tracker.experiment("figures")).info.run_id
+    names = ["lambda-first", "plain", "lambda-late", "last"]
+    summary = Summary(figures={name: figure(name, "lambda" in name) for name in names})
+    _log_summary(tracker, shared_writer(), parent, summary)
+    logged = {a.path for a in tracker.client.list_artifacts(parent, "figures")}
+    assert logged == {f"figures/{name}.png" for name in names}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -145,12 +146,17 @@ def _log_summary(tracker: Tracker, writer: Writer, parent: str, summary: Summary
     """The summary in MLflow: half of its figures drawn and logged by the writer process while
     this one draws the rest and writes the tables."""
     figures = list(summary.figures)
-    elsewhere = figures[: len(figures) // 2]
+    elsewhere: dict[str, bytes] = {}
+    for name in figures[: len(figures) // 2]:
+        try:  # a figure that does not pickle (a lambda in a formatter, say) is drawn here
+            elsewhere[name] = pickle.dumps(summary.figures[name])
+        except Exception:  # noqa: BLE001 - whatever pickle raises, this process draws it
+            continue
     drawing: WriteQueue[str] = WriteQueue()
     try:
-        for name in elsewhere:
-            drawing.put(partial(writer.call, log_figure, tracker.uri, parent,
-                                summary.figures[name], f"figures/{name}.png"), name)
+        for name, figure in elsewhere.items():
+            drawing.put(partial(writer.call, log_figure, tracker.uri, parent, figure,
+                                f"figures/{name}.png"), name)
         tracker.log_summary(parent, summary, frozenset(elsewhere))
         list(drawing.written(wait=True))
     finally:

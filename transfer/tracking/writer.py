@@ -145,9 +145,9 @@ def record_cell(uri: str, experiment_id: str, parent: str, record: CellRecord,
     return tracker.cells.write(experiment_id, parent, record, model_runs)
 
 
-def log_figure(uri: str, run_id: str, figure: Any, path: str) -> None:
-    """Draw ``figure`` and log it as the artifact ``path`` of ``run_id``."""
-    _tracker(uri).client.log_figure(run_id, figure, path)
+def log_figure(uri: str, run_id: str, figure: bytes, path: str) -> None:
+    """Draw the pickled matplotlib ``figure`` and log it as the artifact ``path`` of ``run_id``."""
+    _tracker(uri).client.log_figure(run_id, pickle.loads(figure), path)
 
 
 def _portable(error: BaseException) -> BaseException:
