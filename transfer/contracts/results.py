@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..mathematics.intervals import wilson_interval
+from ..mathematics.intervals import t_interval, wilson_interval
 
 if TYPE_CHECKING:  # torch is imported where a result is measured, not where one is read back
     import torch
@@ -117,11 +117,9 @@ class Mean(BaseModel):
         mean = data.mean().item()
         if n == 1:
             return cls(mean=mean, n=1, sd=math.nan, ci_low=math.nan, ci_high=math.nan)
-        from scipy.stats import t
-
         sd = data.std(correction=1).item()
-        half = float(t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-        return cls(mean=mean, n=n, sd=sd, ci_low=mean - half, ci_high=mean + half)
+        low, high = t_interval(mean, sd, n)
+        return cls(mean=mean, n=n, sd=sd, ci_low=low, ci_high=high)
 
     def text(self, digits: int = 3) -> str:
         """``0.412 [0.371, 0.453]``: the mean and its 95% interval."""
