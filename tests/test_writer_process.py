@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def test_its_errors_are_raised_in_the_driver(writer):
         writer.call(int, "x")
     with pytest.raises(ModuleNotFoundError, match="transfer_plugin_the_writer_lacks"):
         writer.call(_Missing())
+    with pytest.raises(TypeError, match="pickle"):  # a value that cannot come back
+        writer.call(threading.Lock)
     assert writer.call(abs, -3) == 3, "an error leaves the writer working"
     error = _portable(_Unpicklable(1, 2))  # an error that cannot cross says what it was
     assert isinstance(error, RuntimeError) and str(error) == "_Unpicklable: 1 and 2"

@@ -1,6 +1,6 @@
 """The MLflow writer: a process of its own that writes the cells' runs, so that MLflow's and
-SQLAlchemy's Python work (about 80 ms per cell on SQLite) runs on another core instead of taking
-turns with the cells for this interpreter.
+SQLAlchemy's Python work runs on another core instead of taking turns with the cells for this
+interpreter's lock.
 
 One writer per driver process, started on first use and kept for the next study (tests run many);
 it takes one call at a time over a private pipe (``Writer.call`` returns when the call has
@@ -53,6 +53,7 @@ class Writer:
         self._requests = Connection(requests_write, readable=False)
         self._replies = Connection(replies_read, writable=False)
         self._lock = threading.Lock()
+        self._owner = os.getpid()  # a forked child of the driver must not close it
 
     @property
     def pid(self) -> int:
@@ -86,6 +87,8 @@ class Writer:
 
     def close(self) -> None:
         """Let the writer finish its call, then exit."""
+        if os.getpid() != self._owner:
+            return
         with self._lock:
             self._requests.close()
         try:
@@ -179,7 +182,10 @@ def main(requests_fd: int, replies_fd: int, quiet: int) -> None:
             reply: tuple[bool, Any] = (True, function(*args))
         except BaseException as error:  # noqa: BLE001 - every error goes back to the driver
             reply = (False, _portable(error))
-        replies.send(reply)
+        try:
+            replies.send(reply)
+        except Exception as error:  # noqa: BLE001 - a value that does not pickle
+            replies.send((False, _portable(error)))
 
 
 if __name__ == "__main__":
