@@ -3,8 +3,10 @@
 followed by projection onto the ``eps``-ball (L-inf or L2) and the input bounds.
 
 ``pgd`` starts from a uniform random point of the ball (seeded); ``bim`` starts at ``x``.
-``alpha`` defaults to ``2.5·eps/steps`` (Madry et al.). With one step, ``alpha = eps`` and no random
-start, PGD is exactly FGSM.
+``alpha`` defaults to ``2.5·eps/steps`` for ``pgd`` (Madry et al.) and to ``eps/steps`` for
+``bim`` (I-FGSM as the transfer-attack papers run it, Kurakin et al.'s steps that add up to eps;
+the step MI-FGSM and its variants use, so that they differ from ``bim`` in momentum alone). With
+one step, ``alpha = eps`` and no random start, PGD is exactly FGSM.
 
 Example::
 
@@ -33,6 +35,8 @@ from transfer import (
 class PGD(Attack):
     """Iterated gradient steps projected onto the eps-ball and the bounds."""
 
+    STEP = 2.5  # the default alpha, in units of eps / steps
+
     def __init__(
         self,
         norm: Norm = "linf",
@@ -58,7 +62,7 @@ class PGD(Attack):
         seed: int = 0,
     ) -> AttackResult:
         steps, alpha = self.params["steps"], self.params["alpha"]
-        alpha = 2.5 * eps / steps if alpha is None else alpha
+        alpha = self.STEP * eps / steps if alpha is None else alpha
         x = x.to(model.device)
         targets = self.chosen_targets(model, x, y, seed)
         x_adv = x
@@ -73,7 +77,10 @@ class PGD(Attack):
 
 
 class BIM(PGD):
-    """PGD without the random start (Kurakin et al.'s basic iterative method)."""
+    """PGD without the random start and with steps of eps/steps (Kurakin et al.'s basic
+    iterative method, I-FGSM)."""
+
+    STEP = 1.0
 
     def __init__(
         self,
