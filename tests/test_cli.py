@@ -55,6 +55,7 @@ def test_every_default_config_is_printed_and_valid(name, registry):
 def test_unknown_study_lists_close_matches():
     result = invoke("study", "run", "transfer-matrx")
     assert result.exit_code != 0 and "Did you mean: transfer-matrix" in result.output
+    assert "Known studies: boundary-tilting" in result.output
 
 
 def test_invalid_override_names_field_and_allowed_values(tracking_uri):

@@ -74,7 +74,8 @@ class Registry:
         close = difflib.get_close_matches(name, list(table), n=5, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         known = ", ".join(sorted(table)) or "none"
-        raise UnknownNameError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {known}.")
+        kinds = f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"  # studies, attacks
+        raise UnknownNameError(f"unknown {kind} {name!r}.{hint} Known {kinds}: {known}.")
 
     def has(self, kind: str, name: str) -> bool:
         """Whether ``name`` resolves (itself, or through a ``"family:*"`` entry)."""
