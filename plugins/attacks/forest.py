@@ -157,12 +157,7 @@ class ForestAttack(Attack):
             won = leaves.label[reached] == target  # (points, trees)
             box_low = torch.maximum(cand_low[None], low[rows, None])
             box_high = torch.minimum(cand_high[None], high[rows, None])
-            inside = (box_low <= box_high).all(dim=2)
-            kept = inside.any(dim=0)  # boxes only shrink: a leaf no box meets never returns
-            if not kept.all():
-                cand_low, cand_high, cand_tree = cand_low[kept], cand_high[kept], cand_tree[:, kept]
-                box_low, box_high, inside = box_low[:, kept], box_high[:, kept], inside[:, kept]
-            allowed = ~won.gather(1, cand_tree[: len(rows)]) & inside
+            allowed = ~won.gather(1, cand_tree[: len(rows)]) & (box_low <= box_high).all(dim=2)
             # the L-inf distance from z to each box
             cost = torch.maximum(box_low - here[:, None], here[:, None] - box_high).amax(dim=2)
             cost = cost.clamp_min(0).masked_fill(~allowed, torch.inf)
