@@ -277,19 +277,21 @@ def _points(matching: int, start: int = 0, counted: int = 200, points: int = 220
 
 def test_targeted_matching_is_compared_point_by_point():
     claim = next(c for c in ENSEMBLE_CLAIMS if c.id == "targeted-needs-ensemble")
-    single = _points(10)  # the singles keep the target class on the first 10 points
+    single = _points(4)  # the singles keep the target class on the first 4 points: "rarely"
 
     def verdict(ensemble: str, singles: str = single) -> str:
         return claim.evaluate(None, _targeted_cells(ensemble, singles)).verdict
 
-    # 8.0% [4.5, 11.9] vs 5.0% [2.4, 8.1]: the rates' own intervals overlap, but the ensemble
-    # matches on the singles' 10 points and 6 more, so the paired difference, +3.0 points
-    # [+1.0, +5.5], does not straddle 0
-    assert verdict(_points(16)) == "PASS"
-    # the same rates on other points than the singles': +3.0 points [-2.0, +8.2]
-    assert verdict(_points(16, start=10)) == "INCONCLUSIVE"
-    assert verdict(_points(10)) == "FAIL"  # no difference
-    assert verdict(_points(4)) == "FAIL"
+    # 5.0% vs 2.0%: the ensemble matches on the singles' 4 points and 6 more, so the paired
+    # difference does not straddle 0, and the singles' interval lies below 5%
+    assert verdict(_points(10)) == "PASS"
+    # the same rates on other points than the singles': the difference straddles 0
+    assert verdict(_points(10, start=4)) == "INCONCLUSIVE"
+    assert verdict(_points(4)) == "FAIL"  # no difference
+    assert verdict(_points(2)) == "FAIL"
+    # the singles keep the target class on 12%: not rarely, however far the ensemble is above
+    assert verdict(_points(40), _points(24)) == "FAIL"
+    assert verdict(_points(40), _points(10)) == "INCONCLUSIVE"  # 5%: rarely or not, undecided
     # 20 counted points (of 220): too few, however large the difference
     assert verdict(_points(15, counted=20), _points(1, counted=20)) == "INCONCLUSIVE"
     # results written before the per-point outcomes

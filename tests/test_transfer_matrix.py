@@ -18,6 +18,7 @@ from transfer import (
     hookimpl,
     load_registry,
     run_study,
+    same_size_noise,
     train_model,
 )
 from transfer.contracts.results import ResultFormatError, encode
@@ -121,6 +122,50 @@ def test_rates_match_an_independent_computation(tracking_uri, registry):
     assert metrics["conditional_transfer.decision-tree"] == pytest.approx(fooled[both].mean())
     # without disjoint halves the diagonal is the white-box success rate
     assert metrics["transfer_rate.logreg"] == pytest.approx(metrics["whitebox_success"])
+
+
+def test_same_size_noise_matches_each_points_l2_norm_within_the_bounds():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(50, 1, 8, 8) * 0.8 + 0.1  # inside the bounds: no coordinate is clipped
+    x[:, :, :2] = 0.0  # two rows of background pixels at the lower bound
+    delta = torch.randn(50, 1, 8, 8, generator=generator) * 0.01
+    delta[:5] = 0.0  # points the attack did not move
+    moved = same_size_noise(x, delta, (0.0, 1.0), torch.Generator().manual_seed(1))
+    assert moved.min() >= 0 and moved.max() <= 1
+    assert torch.equal(moved[:5], x[:5])
+    noise, size = (moved - x).flatten(1), delta.flatten(1).norm(dim=1)
+    assert torch.allclose(noise.norm(dim=1), size, atol=1e-6)  # small: nothing clipped
+    assert (noise[:, :16] >= 0).all() and (noise[:, :16] > 0).any()  # never out of a bound
+    cosine = (noise[5:] * delta.flatten(1)[5:]).sum(1) / (size[5:] * noise[5:].norm(dim=1))
+    assert cosine.abs().mean() < 0.3  # a random direction, not the perturbation's
+    again = same_size_noise(x, delta, (0.0, 1.0), torch.Generator().manual_seed(1))
+    assert torch.equal(moved, again)
+
+
+def test_a_minimal_attack_is_compared_with_noise_of_its_own_size(tracking_uri):
+    """The tree attack moves each point only as far as it needs: its cells also classify each
+    point moved by a random direction of the same L2 size; beats-noise reads that control."""
+    config = tiny_config(models=["logreg", {"name": "decision-tree", "params": {"max_depth": 8}}],
+                         attacks=["fgsm", {"name": "tree", "params": {"norm": "l2"}}, "noise"],
+                         eps=[0.3], disjoint=False, n_points=80)
+    result = run_study(config, tracking_uri=tracking_uri)
+    done = {(c["source"], c["attack"]): r for c, r in result.results.items()
+            if not isinstance(r, NotApplicable)}
+    tree = done[("decision-tree", "tree")]
+    assert {t for t, o in tree.targets.items() if o.matched_noise is not None} == {
+        "logreg", "decision-tree"}
+    for outcome in tree.targets.values():  # the same points counted on both sides
+        assert outcome.matched_noise.n == outcome.transfer_rate.n
+        assert [c == "-" for c in outcome.matched_transferred] == [
+            c == "-" for c in outcome.transferred]
+    assert tree.matched_noise_l2 == pytest.approx(tree.perturbation_l2, rel=0.1)
+    assert tree.metrics()["matched_noise_rate.logreg"] == tree.targets["logreg"].matched_noise.rate
+    for attack in ("fgsm", "noise"):  # eps-sized attacks keep the noise attack as control
+        assert done[("logreg", attack)].matched_noise_l2 is None
+        assert all(o.matched_noise is None for o in done[("logreg", attack)].targets.values())
+    finding = dict((c.id, f) for c, f in result.claims)["beats-noise"]
+    assert "against noise of their own L2 size: tree" in finding.evidence
+    assert "left out" not in finding.evidence
 
 
 def test_failing_cell_is_recorded_and_the_study_goes_on(tracking_uri):

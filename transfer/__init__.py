@@ -59,6 +59,7 @@ _EXPORTS = {
     "perturbation_norm": "mathematics.geometry",
     "random_in_ball": "mathematics.geometry",
     "random_signs": "mathematics.geometry",
+    "same_size_noise": "mathematics.geometry",
     "random_basis": "mathematics.geometry",
     "flip_distance": "mathematics.geometry",
     # studies
@@ -198,6 +199,7 @@ if TYPE_CHECKING:
         random_basis,
         random_in_ball,
         random_signs,
+        same_size_noise,
         steepest_ascent,
     )
     from .mathematics.gradients import class_gradients, loss_gradient

@@ -19,6 +19,8 @@ from transfer import Attack, AttackResult, Model, Norm, deepfool, hookimpl
 class DeepFool(Attack):
     """Minimal-perturbation attack, multi-class, L2 or L-inf."""
 
+    minimal = True
+
     def __init__(
         self, norm: Norm = "l2", overshoot: float = 0.02, max_iter: int = 50, clip: bool = True,
         candidates: int = 10,

@@ -76,6 +76,7 @@ class Leaves:
 class ForestAttack(Attack):
     """Greedy leaf-box search against a tree ensemble (always L-inf: the boxes are L-inf)."""
 
+    minimal = True
     requires = frozenset({FOREST})
 
     def __init__(self, clip: bool = True, classes: int = 2, max_moves: int = 200,

@@ -24,6 +24,7 @@ from transfer import Attack, AttackResult, Model, hookimpl
 class HopSkipJump(Attack):
     """Decision-based L2 attack with a query budget per point."""
 
+    minimal = True
     requires = frozenset()
 
     def __init__(

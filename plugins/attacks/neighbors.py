@@ -25,6 +25,7 @@ from transfer import NEIGHBORS, Attack, AttackResult, Model, Norm, SklearnModel,
 class NeighborsAttack(Attack):
     """Moves towards the nearest training points of other classes, within eps."""
 
+    minimal = True
     requires = frozenset({NEIGHBORS})
 
     def __init__(self, norm: Norm = "linf", clip: bool = True,

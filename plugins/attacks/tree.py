@@ -51,6 +51,7 @@ def leaf_boxes(tree: Any, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 class TreeAttack(Attack):
     """Exact minimal move of each input into the nearest leaf of another class."""
 
+    minimal = True
     requires = frozenset({TREE})
 
     def __init__(self, norm: Norm = "l2", clip: bool = True, chunk: int = 64) -> None:

@@ -29,6 +29,9 @@ from transfer import (
 
 MIN_TARGETS = 5  # targets with a winner: 5 of 5 is the fewest that reach one-sided p < 0.05
 MIN_POINTS = 30  # test points with a trial on both sides of the matching comparison
+# "Rarely": Liu et al.'s single sources keep the target label on another model for 0-4% of the
+# examples (Tables 2-3, top-1 matching): at most 5%, the paper's largest rounded up.
+RARELY = 0.05
 
 
 def leave_one_out(results: Mapping[Cell, Any], targeted: bool) -> list[tuple[str, Any]]:
@@ -97,16 +100,23 @@ def targeted_needs_ensemble(config: Any, results: Mapping[Cell, Any]) -> Finding
                                                  "version: run the study again)")
     (sa, ta), (sb, tb) = pooled_by_point(ensemble), pooled_by_point(singles)
     difference = clustered_difference(sa, ta, sb, tb)
+    single = difference.b
+    rare = ("rarely" if single.ci_high < RARELY else "not rarely" if single.ci_low > RARELY
+            else "undecided")
     evidence = ("the target predicts the attack's target class, ensemble vs single sources: "
-                f"{difference.text()}")
+                f"{difference.text()}; the single sources' rate: {rare} (at most "
+                f"{100 * RARELY:.0f}%, the second)")
     points = min(difference.a.points, difference.b.points)
     verdict: Verdict
     if points < MIN_POINTS:
         verdict = "INCONCLUSIVE"
+    elif single.ci_low > RARELY:  # single sources' examples keep their target label often
+        return Finding("FAIL", single.rate, evidence, low=single.ci_low, high=single.ci_high,
+                       n=single.points)
     elif difference.difference <= 0:
         verdict = "FAIL"
     else:
-        verdict = "PASS" if difference.ci_low > 0 else "INCONCLUSIVE"
+        verdict = "PASS" if difference.ci_low > 0 and rare == "rarely" else "INCONCLUSIVE"
     return Finding(verdict, difference.difference, evidence, low=difference.ci_low,
                    high=difference.ci_high, n=points)
 
@@ -136,9 +146,12 @@ CLAIMS = (
           "Targeted examples rarely keep their target label on another model, unless crafted on "
           "an ensemble", "Liu et al. 2017",
           "share of examples the target labels as the attack's target class, pooled over the "
-          "targeted cells: the ensemble's minus the single sources', with a 95% bootstrap "
-          "interval over the test points (the \"rarely\" half is not tested)",
-          "interval above 0 (FAIL: a difference at or below 0)", targeted_needs_ensemble,
+          "targeted cells: the single sources' (\"rarely\": at most "
+          f"{100 * RARELY:.0f}%, Liu et al.'s 0-4%), and the ensemble's minus theirs, each with "
+          "a 95% bootstrap interval over the test points",
+          f"the single sources' interval below {100 * RARELY:.0f}% and the difference's above 0 "
+          f"(FAIL: the single sources' interval above {100 * RARELY:.0f}%, or a difference at "
+          "or below 0)", targeted_needs_ensemble,
           control="the single sources' matching rate on the same cells and points",
           minimum=f"{MIN_POINTS} test points with a trial on both sides"),
 )

@@ -18,6 +18,9 @@ With ``disjoint = true`` (Papernot's protocol) sources train on one stratified h
 set and targets on the other, so the diagonal is the transfer between two models of the same
 family trained on different data; the white-box rate is then ``whitebox_success`` per source. The
 ``noise`` attack at the same eps is the control row: ``transfer_minus_noise`` is the real effect.
+A minimal attack (``Attack.minimal``: tree, forest, neighbors, DeepFool, ...) moves each point
+only as far as it needs, far less than noise at eps: every target also classifies the points
+moved by a random direction of the same L2 size, point by point (``matched_noise``).
 
 This package: the study below, ``config`` (the config), ``result`` (the typed cell result),
 ``claims`` (the claims), ``report`` (the summary tables and figures), the default ``config.toml``.
@@ -43,6 +46,7 @@ from transfer import (
     hookimpl,
     perturbation_norm,
     point_outcomes,
+    same_size_noise,
 )
 
 from .claims import CLAIMS
@@ -101,6 +105,9 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
         source_right = source.predict(x) == y
         source_fooled = source.predict(x_adv) != y
         delta = x_adv - x
+        # a minimal attack's control: per point, a random direction of its own L2 size
+        x_noise = (same_size_noise(x, delta, data.bounds, ctx.generator(config.seed))
+                   if attack.minimal else None)
         targets: dict[str, TargetOutcome] = {}
         points = (data.fingerprint, tuple(index.tolist()))  # clean predictions serve every cell
         for label in config.target_labels():
@@ -109,6 +116,7 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
             predicted = target.predict(x_adv)
             target_fooled = predicted != y
             both = source_right & target_right
+            noise_fooled = None if x_noise is None else target.predict(x_noise) != y
             targets[label] = TargetOutcome(
                 transfer_rate=Rate.of(target_fooled, both),
                 target_error=Rate.of(target_fooled, torch.ones_like(both)),
@@ -117,11 +125,16 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
                                   else Rate.of(predicted == crafted.targets, both)),
                 clean_error=1 - target_right.float().mean().item(),
                 transferred=point_outcomes(target_fooled.cpu(), both.cpu()),
+                matched_noise=None if noise_fooled is None else Rate.of(noise_fooled, both),
+                matched_transferred=("" if noise_fooled is None
+                                     else point_outcomes(noise_fooled.cpu(), both.cpu())),
             )
         return TransferMatrixResult(
             source_clean_error=1 - source_right.float().mean().item(),
             perturbation_linf=perturbation_norm(delta, "linf").mean().item(),
             perturbation_l2=perturbation_norm(delta, "l2").mean().item(),
+            matched_noise_l2=(None if x_noise is None
+                              else perturbation_norm(x_noise - x, "l2").mean().item()),
             whitebox_success=Rate.of(source_fooled, source_right),
             attack_measures=crafted.measures,
             n_points=len(index),

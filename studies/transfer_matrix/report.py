@@ -25,7 +25,7 @@ def summarize(
     long: dict[str, list[Any]] = {name: [] for name in (
         "attack", "eps", "source", "target", "status",
         *(f"{r}{s}" for r in RATES for s in ("", *(f"_{t}" for t in STATS))),
-        "transfer_minus_noise", "reason",
+        "transfer_minus_noise", "matched_noise_rate", "transfer_minus_matched_noise", "reason",
     )}
     matrices: dict[tuple[str, float], dict[tuple[str, str], float | None]] = {}
     clean: dict[tuple[str, str], float] = {}
@@ -60,6 +60,10 @@ def summarize(
                         getattr(measured, stat) if measured is not None else math.nan)
             value = entry.transfer_rate.rate if entry is not None else math.nan
             long["transfer_minus_noise"].append(value - noise_rate)
+            matched = entry.matched_noise if entry is not None else None
+            matched_rate = matched.rate if matched is not None else math.nan
+            long["matched_noise_rate"].append(matched_rate)
+            long["transfer_minus_matched_noise"].append(value - matched_rate)
             long["reason"].append(
                 result.reason if isinstance(result, NotApplicable)
                 else "" if result is not None else "cell did not finish")
@@ -166,15 +170,18 @@ def terminal(
             for target in targets:
                 entry = found.targets.get(target) if found is not None else None
                 text = "–" if entry is None else _percent(entry.transfer_rate.rate)
-                if entry is not None and isinstance(control, TransferMatrixResult):
-                    baseline = control.targets[target].transfer_rate
+                baseline = (entry.matched_noise if entry is not None else None) or (
+                    control.targets[target].transfer_rate
+                    if isinstance(control, TransferMatrixResult) else None)
+                if entry is not None and baseline is not None:
                     if entry.transfer_rate.ci_low > baseline.ci_high:
                         text, marked = text + "*", True
                 block[number[target]].append(text)
         if block["source"]:
             tables.append(Table(block, f"{attack}, eps = {eps:g}: transfer rate (%) from source "
                                        f"(row) to target # (column)"))
-    notes = ["* above the noise control at the same eps (95% Wilson intervals disjoint)"
+    notes = ["* above the noise control (95% Wilson intervals disjoint): noise at the same eps; "
+             "for a minimal attack (tree, forest, ...), noise of each point's own L2 size"
              ] if marked else []
     groups: dict[tuple[str, ...], list[str]] = {}  # the same attacks left out: one line
     for source, left_out in not_applicable.items():

@@ -20,6 +20,9 @@ class TargetOutcome(BaseModel):
     targeted_success: Rate | None = None
     clean_error: float
     transferred: str = ""  # per evaluation point: 1 fooled, 0 not, - not in C (point_outcomes)
+    # a minimal attack's control: the same, on noise of each point's own perturbation L2 size
+    matched_noise: Rate | None = None
+    matched_transferred: str = ""
 
 
 class TransferMatrixResult(CellResult):
@@ -28,6 +31,7 @@ class TransferMatrixResult(CellResult):
     source_clean_error: float
     perturbation_linf: float
     perturbation_l2: float
+    matched_noise_l2: float | None = None  # mean L2 of the size-matched noise (minimal attacks)
     whitebox_success: Rate
     attack_measures: dict[str, float]
     n_points: int
@@ -40,6 +44,8 @@ class TransferMatrixResult(CellResult):
                    "perturbation_linf": self.perturbation_linf,
                    "perturbation_l2": self.perturbation_l2,
                    "whitebox_success": self.whitebox_success.rate}
+        if self.matched_noise_l2 is not None:
+            metrics["matched_noise_l2"] = self.matched_noise_l2
         metrics.update({f"attack_{name}": value for name, value in self.attack_measures.items()})
         for label, outcome in self.targets.items():  # what a user charts: the rates; the
             # counts and the other rates' intervals stay in the result file and the tables
@@ -50,4 +56,6 @@ class TransferMatrixResult(CellResult):
                 if measured is not None:
                     metrics[f"{name}.{label}"] = measured.rate
             metrics[f"target_clean_error.{label}"] = outcome.clean_error
+            if outcome.matched_noise is not None:
+                metrics[f"matched_noise_rate.{label}"] = outcome.matched_noise.rate
         return metrics

@@ -54,6 +54,8 @@ class Attack(ABC):
     requires: ClassVar[frozenset[str]] = frozenset({GRADIENTS})
     learns: ClassVar[bool] = False  # True: call ``learn`` on training points before attacking
     chunked: ClassVar[bool] = True  # False: the points interact, never split them into chunks
+    minimal: ClassVar[bool] = False  # True: moves each point only as far as it needs (eps
+    # caps the move), so a study compares it with noise of its own size, not of size eps
     name: str = ""  # the registered name, set when the attack is built for a study
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

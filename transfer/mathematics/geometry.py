@@ -53,6 +53,19 @@ def random_in_ball(
     return direction * radius.view(-1, *([1] * (len(shape) - 1)))
 
 
+def same_size_noise(x: torch.Tensor, delta: torch.Tensor, bounds: tuple[float, float],
+                    generator: torch.Generator) -> torch.Tensor:
+    """``x`` plus, per point, a random direction with the L2 norm of that point's ``delta``: the
+    size-matched noise control of a perturbation. The direction is Gaussian with the coordinates
+    that would leave ``bounds`` at once (a pixel at a bound, pushed outwards) set to 0, so that
+    clipping takes little of its norm; the result is clipped to ``bounds``."""
+    draw = torch.randn(x.shape, generator=generator).to(x)
+    low, high = bounds
+    draw = draw.masked_fill(((x <= low) & (draw < 0)) | ((x >= high) & (draw > 0)), 0.0)
+    size = per_sample_norm(delta, "l2") / per_sample_norm(draw, "l2").clamp_min(1e-12)
+    return (x + draw * size).clamp(low, high)
+
+
 def random_signs(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     """Uniform random ±1 tensors (seeded)."""
     return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
