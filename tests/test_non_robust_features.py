@@ -12,18 +12,20 @@ from mlflow import MlflowClient
 from sklearn.metrics import accuracy_score
 
 from transfer import Cell, Dataset, ModelSpec, Rate, evaluation_points, run_study, train_model
+from transfer.cli.config_files import read_default_config
 from transfer.contracts.validation import ConfigError, validate_config
 from transfer.studies.non_robust_features import NonRobustFeatures
-from transfer.studies.non_robust_features.claims import CLAIMS
+from transfer.studies.non_robust_features.claims import CLAIMS, READS_ORIGINAL
 from transfer.studies.non_robust_features.construction import (
     matched,
     relabelled,
     representation_layer,
     starts,
 )
-from transfer.studies.non_robust_features.result import NonRobustResult
+from transfer.studies.non_robust_features.result import Construction, NonRobustResult
 from transfer.tracking.cell_runs import PARENT
 
+from .claim_cases.non_robust_features import CASES, UNDECIDED_ACCURACY, UNMEASURED_GATE
 from .conftest import assert_claims_evaluated
 
 TINY = {"hidden": [16, 8], "epochs": 8}
@@ -90,18 +92,27 @@ def test_matching_brings_the_representation_closer(digits, tiny):
     assert torch.isfinite(noise).all() and noise.shape == x.shape
 
 
-def _result(name: str, clean: int, robust: int, first: int = 0, n: int = 400
-            ) -> NonRobustResult:
-    """``robust`` of ``n`` test points right after the attack: points first, first + 1, ...
-    (wrapping), so that two sets' flags overlap as much as their ``first`` points say."""
-    def rate(k: int) -> Rate:
-        return Rate.of(torch.arange(n) < k, torch.ones(n, dtype=torch.bool))
+def _rate(k: int, n: int) -> Rate:
+    return Rate.of(torch.arange(n) < k, torch.ones(n, dtype=torch.bool))
 
+
+def _result(name: str, clean: int, robust: int, first: int = 0, n: int = 400,
+            reads: int | None = 1200, built: int = 1347) -> NonRobustResult:
+    """``robust`` of ``n`` test points right after the attack: points first, first + 1, ...
+    (wrapping), so that two sets' flags overlap as much as their ``first`` points say. D_rand
+    and D_det: the robust model reads y on ``reads`` of their ``built`` points (None: not
+    measured)."""
     correct = ((torch.arange(n) - first) % n) < robust
-    return NonRobustResult(set=name, n_classes=10, clean=rate(clean),
+    construction = None
+    if name in ("D_rand", "D_det"):
+        construction = Construction(
+            points=built, gradients=0, gradients_min=0, sha256="",
+            robust_sees_label=None if reads is None else _rate(reads, built))
+    return NonRobustResult(set=name, n_classes=10, clean=_rate(clean, n),
                            robust=Rate.of(correct, torch.ones(n, dtype=torch.bool)),
-                           train_accuracy=rate(n), eval_gradients=0, eval_gradients_min=0,
-                           points=list(range(n)), robust_correct=correct.tolist())
+                           train_accuracy=_rate(n, n), eval_gradients=0, eval_gradients_min=0,
+                           points=list(range(n)), robust_correct=correct.tolist(),
+                           construction=construction)
 
 
 @pytest.mark.parametrize(("counts", "verdicts"), [
@@ -122,6 +133,60 @@ def test_claims_follow_the_paired_tests(counts, verdicts):
     assert found == verdicts
 
 
+GENERALIZE = next(c for c in CLAIMS if c.id == "non-robust-generalize")
+
+
+@pytest.mark.parametrize(("reads", "clean", "verdict"), [
+    (710, 300, "PASS"),  # 52.7% [50.04, 55.4]: the lower end just above half
+    (709, 300, "INCONCLUSIVE"),  # 52.6% [49.97, 55.3]: just not
+    (300, 300, "INCONCLUSIVE"),  # 22.3%: the robust model reads t, not y, on most points
+    (None, 300, "INCONCLUSIVE"),  # not measured: the gate cannot be checked
+    (300, 20, "FAIL"),  # at chance: a FAIL whatever the robust model reads
+])
+def test_the_gate_reads_the_robust_models_reading_of_y(reads, clean, verdict):
+    """D_rand passes only if the robust model reads the original label y on more than half of
+    its relabelled points (Wilson lower end); D_det (130/400, 1250 of 1347 read as y) passes."""
+    results = {Cell.make("non-robust-features", set=name): r for name, r in (
+        ("D_rand", _result("D_rand", clean, 0, reads=reads)),
+        ("D_det", _result("D_det", 130, 0, reads=1250)))}
+    finding = GENERALIZE.evaluate(None, results)
+    assert finding.verdict == verdict, finding.evidence
+    assert READS_ORIGINAL == 0.5
+    if reads is None:
+        assert "cannot be checked" in finding.evidence
+    else:
+        assert f"({reads}/1347)" in finding.evidence and "(1250/1347)" in finding.evidence
+    written = "the attack may have written robust features of t" in finding.evidence
+    assert written == (verdict == "INCONCLUSIVE" and reads is not None)
+
+
+def test_the_constructed_undecided_cases_stay_undecided():
+    """CASES' INCONCLUSIVE is the gate's (accuracy high, gate failed); the other two reasons."""
+    for case in (CASES["non-robust-generalize"]["INCONCLUSIVE"], UNDECIDED_ACCURACY,
+                 UNMEASURED_GATE):
+        config, results = case()
+        finding = GENERALIZE.evaluate(config, results)
+        assert finding.verdict == "INCONCLUSIVE", finding.evidence
+    config, results = CASES["non-robust-generalize"]["INCONCLUSIVE"]()
+    rand = next(r for c, r in results.items() if c["set"] == "D_rand")
+    assert rand.clean.ci_low > 0.2 and rand.construction.robust_sees_label.ci_low <= 0.5
+
+
+def test_the_default_threat_model_is_ilyas_l2_in_their_ratios(registry):
+    """Ilyas et al.: robust training and the D_rand / D_det attack at the same L2 eps (0.5),
+    robust accuracy read at half of it (0.25). The default config keeps those ratios."""
+    _, config = validate_config(registry, read_default_config(NonRobustFeatures))
+    adversarial = config.robust_model.params["adversarial"]
+    assert adversarial["method"] == "pgd" and adversarial["norm"] == "l2"
+    assert adversarial["eps"] == config.attack_eps
+    assert config.attack.params["norm"] == "l2"
+    assert config.evaluation.name == "pgd" and config.evaluation.params["norm"] == "l2"
+    assert config.eps == pytest.approx(config.attack_eps / 2)
+    default = NonRobustFeatures.Config.model_validate({"study": "non-robust-features"})
+    assert default.robust_model == config.robust_model  # the code's defaults say the same
+    assert (default.evaluation, default.eps) == (config.evaluation, config.eps)
+
+
 def test_a_gain_in_the_predicted_direction_is_decided_by_the_paired_points():
     """The same two robust accuracies (160 vs 150 of 400) PASS when D_R keeps every point D
     gets right (10 discordant points, all one way) and stay open when they share none."""
@@ -139,9 +204,9 @@ def test_the_study_end_to_end(tracking_uri, registry, digits):
     mlp = {"name": "mlp", "params": TINY}
     config = {"study": "non-robust-features", "n_points": 120, "match_steps": 20,
               "model": mlp, "attack": {"name": "pgd", "params": {"norm": "l2", "steps": 8}},
-              "evaluation": {"name": "pgd", "params": {"steps": 4}}, "n_examples": 3,
-              "robust_model": {"name": "mlp", "params": {**TINY, "adversarial": {
-                  "method": "pgd", "eps": 0.1, "steps": 2}}}}
+              "evaluation": {"name": "pgd", "params": {"norm": "l2", "steps": 4}},
+              "n_examples": 3, "robust_model": {"name": "mlp", "params": {**TINY, "adversarial": {
+                  "method": "pgd", "eps": 1.0, "norm": "l2", "steps": 2}}}}
     result = run_study(config, tracking_uri=tracking_uri, device="cpu")
     assert not result.failed
     assert_claims_evaluated(result, NonRobustFeatures)
@@ -172,6 +237,9 @@ def test_the_study_end_to_end(tracking_uri, registry, digits):
     assert det.construction is not None and det.construction.points == len(digits.y_train)
     assert det.construction.gradients == det.construction.gradients_min == 8 * len(y_det)
     assert done["D_R"].construction.match_after < done["D_R"].construction.match_before
+    assert {r.evaluation_norm for r in done.values()} == {"l2"}
+    assert "pgd, L2 eps 0.5: D_R / std" in next(
+        m.text for h, m in result.headlines if h.id == "d-r-robust-accuracy")
     assert {"figure_2", "examples"} == set(result.summary.figures)
     assert result.summary.key_figure == "figure_2"
 

@@ -89,7 +89,7 @@ class NonRobustFeatures(Study[NonRobustFeaturesConfig, NonRobustResult]):
         if "adversarial" not in config.robust_model.params:
             raise ValueError("robust_model.params.adversarial: the robust model must be "
                              "adversarially trained, e.g. adversarial = { method = \"pgd\", "
-                             "eps = 0.1, steps = 7 }")
+                             "eps = 1.0, norm = \"l2\", steps = 7 }")
         parameters = inspect.signature(registry.get("attack", config.attack.name)).parameters
         if "target" not in parameters:
             raise ValueError(f"attack: {config.attack.name!r} has no 'target' parameter; D_rand "
@@ -200,7 +200,7 @@ class NonRobustFeatures(Study[NonRobustFeaturesConfig, NonRobustResult]):
             train_accuracy=Rate.of(fitted == training.y_train,
                                    torch.ones(len(fitted), dtype=torch.bool)),
             eval_gradients=count.points, eval_gradients_min=len(y) * _steps(attack),
-            construction=construction, examples=examples)
+            evaluation_norm=attack.norm, construction=construction, examples=examples)
 
     def summarize(self, config: NonRobustFeaturesConfig,
                   results: Mapping[Cell, NonRobustResult | NotApplicable]) -> Summary:

@@ -1,7 +1,8 @@
 """What Ilyas et al. (2019) predict, as claims on the non-robust-features study's results:
 models trained only on relabelled adversarial examples (D_rand, D_det) classify the clean test
-set well above chance, and standard training on the robust dataset D_R gives robust accuracy
-that standard training on D (or on the matched non-robust dataset D_NR) does not."""
+set well above chance (read only where the robust model still sees y in those examples), and
+standard training on the robust dataset D_R gives robust accuracy that standard training on D
+(or on the matched non-robust dataset D_NR) does not."""
 
 from __future__ import annotations
 
@@ -21,11 +22,42 @@ if TYPE_CHECKING:
 # test points, and stays reachable for any K (60% with 2 classes), unlike "twice chance".
 MARGIN = 0.10
 MIN_POINTS = 100  # paired test points below which a robust-accuracy comparison is undecided
+# The gate on D_rand / D_det: Ilyas et al.'s reading needs x_adv to carry no robust feature of
+# its new label t. A set can PASS only if the robust model still reads the original label y on
+# more than half of its relabelled points (robust_sees_label's Wilson lower end above
+# READS_ORIGINAL); otherwise the attack may have written robust features of t, and a model
+# trained on it could generalise from those, not from non-robust ones: INCONCLUSIVE.
+READS_ORIGINAL = 0.5
 
 
 def by_set(results: Mapping[Cell, Any]) -> dict[str, Any]:
     """Training set name -> its finished result."""
     return {c["set"]: r for c, r in results.items() if not isinstance(r, NotApplicable)}
+
+
+def _reads_original(result: Any) -> Rate | None:
+    """The share of a relabelled set's points x_adv the robust model reads as y (None: not
+    measured)."""
+    return result.construction.robust_sees_label if result.construction else None
+
+
+def _generalizes(rate: Rate, sees: Rate | None, chance: float) -> Verdict:
+    """One set: FAIL at or below chance; PASS well above it with the gate met; else
+    INCONCLUSIVE."""
+    if rate.ci_high <= chance:
+        return "FAIL"
+    if rate.ci_low > chance + MARGIN:
+        return "PASS" if sees is not None and sees.ci_low > READS_ORIGINAL else "INCONCLUSIVE"
+    return "INCONCLUSIVE"
+
+
+def _gate_text(rate: Rate, sees: Rate | None, chance: float) -> str:
+    if sees is None:
+        return "robust model's reading of y not measured: the gate cannot be checked"
+    text = f"robust model reads y on {sees.percent()} ({sees.count}/{sees.n})"
+    if rate.ci_low > chance + MARGIN and sees.ci_low <= READS_ORIGINAL:
+        text += ": the attack may have written robust features of t"
+    return text
 
 
 def non_robust_generalize(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -35,13 +67,14 @@ def non_robust_generalize(config: Any, results: Mapping[Cell, Any]) -> Finding:
         return Finding("INCONCLUSIVE", math.nan, "needs D_rand or D_det in sets")
     chance = 1 / done[present[0]].n_classes
     rates: dict[str, Rate] = {s: done[s].clean for s in present}
+    sees: dict[str, Rate | None] = {s: _reads_original(done[s]) for s in present}
     evidence = (f"clean test accuracy, chance {100 * chance:.0f}%, threshold "
-                f"{100 * (chance + MARGIN):.0f}%: "
-                + "; ".join(f"{s} {r.percent()}" for s, r in rates.items()))
-    verdicts: dict[str, Verdict] = {
-        s: "PASS" if r.ci_low > chance + MARGIN else "FAIL" if r.ci_high <= chance
-        else "INCONCLUSIVE" for s, r in rates.items()}
-    verdict = all_of(list(verdicts.values()))  # PASS: all above; FAIL: one at or below chance
+                f"{100 * (chance + MARGIN):.0f}%, gate: robust model reads y on more than "
+                f"{100 * READS_ORIGINAL:.0f}% of the set's points: "
+                + "; ".join(f"{s} {r.percent()}, {_gate_text(r, sees[s], chance)}"
+                            for s, r in rates.items()))
+    verdicts: dict[str, Verdict] = {s: _generalizes(r, sees[s], chance) for s, r in rates.items()}
+    verdict = all_of(list(verdicts.values()))  # PASS: all above and gated; FAIL: one at chance
     # the set that decides: the lowest accuracy among those with the claim's verdict
     rate = min((r for s, r in rates.items() if verdicts[s] == verdict), key=lambda r: r.rate)
     return Finding(verdict, rate.rate, evidence, rate.ci_low, rate.ci_high, rate.n)
@@ -94,10 +127,16 @@ CLAIMS = (
           "classifies the clean test set well above chance",
           "Ilyas et al. 2019, Table 1",
           "clean test accuracy of fresh models trained on D_rand (t random) and D_det "
-          "(t = y + 1), 95% Wilson intervals",
-          f"every interval's lower end more than {100 * MARGIN:.0f} points above chance 1/K "
-          "(FAIL: one at or below chance)", non_robust_generalize,
-          control="chance 1/K: a model that learnt nothing that transfers to the clean test set",
+          "(t = y + 1), and the share of each set's points x_adv the robust model still reads "
+          "as y (robust_sees_label), 95% Wilson intervals",
+          f"every accuracy interval's lower end more than {100 * MARGIN:.0f} points above "
+          "chance 1/K, and its set gated: the robust model reads y on more than "
+          f"{100 * READS_ORIGINAL:.0f}% of the set's points (Wilson lower end; else, or "
+          "unmeasured, INCONCLUSIVE: the attack may have written robust features of t) (FAIL: "
+          "one accuracy at or below chance)", non_robust_generalize,
+          control="chance 1/K: a model that learnt nothing that transfers to the clean test "
+                  "set; and the robust model's reading of x_adv, which must stay y: labels t "
+                  "that x_adv carries no robust feature of",
           minimum="one of D_rand, D_det (the Wilson interval needs no more)"),
     Claim("robust-dataset-robust",
           "Standard training on the robust dataset D_R gives more robust accuracy than "

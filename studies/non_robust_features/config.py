@@ -35,7 +35,7 @@ class NonRobustFeaturesConfig(StudyConfig):
     sets: list[TrainingSet] = Field(default_factory=lambda: list(SETS), min_length=1)
     model: ModelSpec = Field(default_factory=_mlp)
     robust_model: ModelSpec = Field(default_factory=lambda: _mlp(
-        adversarial={"method": "pgd", "eps": 0.1, "steps": 7}))
+        adversarial={"method": "pgd", "eps": 1.0, "norm": "l2", "steps": 7}))
     fresh_model: ModelSpec | None = None  # trained on D_R, D_NR, D_rand, D_det; default: model
     attack: AttackSpec = Field(default_factory=lambda: AttackSpec(
         name="pgd", params={"norm": "l2", "steps": 100}))
@@ -44,9 +44,10 @@ class NonRobustFeaturesConfig(StudyConfig):
     match_steps: PositiveInt = 200
     match_step_size: float = Field(0.1, gt=0)
     match_start: Literal["other-point", "noise"] = "other-point"
+    # Ilyas et al.'s ratios: robust training at L2 attack_eps (above), evaluation at half
     evaluation: AttackSpec = Field(default_factory=lambda: AttackSpec(
-        name="pgd", params={"steps": 20}))
-    eps: float = Field(0.1, gt=0)
+        name="pgd", params={"steps": 20, "norm": "l2"}))
+    eps: float = Field(0.5, gt=0)
     n_points: PositiveInt | None = None  # test points evaluated; default: all
     n_examples: NonNegativeInt = 6  # example images kept per constructed set, for the grid
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from transfer import Cell, Headline, Measured, NotApplicable
 
+from .result import threat_model
+
 
 def _done(results: Mapping[Cell, Any], name: str) -> Any:
     return next((r for c, r in results.items()
@@ -33,7 +35,8 @@ def robust_accuracy_d_r(config: Any, results: Mapping[Cell, Any]) -> Measured:
     d_r, d = _done(results, "D_R"), _done(results, "D")
     if d_r is None:
         return Measured(math.nan, "needs D_R in sets")
-    text = (f"{config.evaluation.label} at eps {config.eps:g}: D_R / std "
+    norm = d_r.evaluation_norm or config.evaluation.params.get("norm")
+    text = (f"{threat_model(config.evaluation.label, norm, config.eps)}: D_R / std "
             f"{d_r.robust.percent()} (clean {100 * d_r.clean.rate:.0f}%)")
     if d is not None:
         text += f", D / std {d.robust.percent()} (clean {100 * d.clean.rate:.0f}%)"

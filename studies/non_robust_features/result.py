@@ -10,6 +10,15 @@ from pydantic import BaseModel, ConfigDict
 
 from transfer import CellResult, Rate
 
+NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
+
+
+def threat_model(label: str, norm: str | None, eps: float) -> str:
+    """The robust test as text: the attack's label, its norm (when known) and eps."""
+    if norm is None:
+        return f"{label} at eps {eps:g}"
+    return f"{label}, {NORM_NAMES.get(norm, norm)} eps {eps:g}"
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,7 +82,8 @@ class Examples(_Part):
 class NonRobustResult(CellResult):
     """One training set: its model's clean and robust accuracy on the test set (``shifted``:
     D_det only, the share predicted as y + 1, what robust features alone would give), its
-    accuracy on its own training labels, and the gradient evaluations of the robust test."""
+    accuracy on its own training labels, and the gradient evaluations of the robust test and
+    its attack's norm (``evaluation_norm``; None in results stored before it was kept)."""
 
     set: str
     n_classes: int
@@ -85,6 +95,7 @@ class NonRobustResult(CellResult):
     points: list[int]  # the test points' indices, in the order of the per-point flags
     robust_correct: list[bool]  # per point: the prediction after the evaluation attack is right
     shifted: Rate | None = None
+    evaluation_norm: str | None = None
     construction: Construction | None = None
     examples: Examples | None = None
 
