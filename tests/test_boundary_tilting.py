@@ -128,13 +128,14 @@ def test_the_config_is_checked(registry):
 
 
 def test_the_study_end_to_end(tracking_uri, registry, digits):
-    config = {"study": "boundary-tilting", "values": [0.001, 1.0, 100.0]}
+    values = [0.0001, 0.001, 1.0, 100.0]
+    config = {"study": "boundary-tilting", "values": values}
     result = run_study(config, tracking_uri=tracking_uri, device="cpu")
     assert not result.failed
     assert_claims_evaluated(result, BoundaryTilting)
     by_value = {c["value"]: r for c, r in result.results.items()}
-    assert set(by_value) == {0.001, 1.0, 100.0}
-    done = [by_value[v] for v in (0.001, 1.0, 100.0)]
+    assert set(by_value) == set(values)
+    done = [by_value[v] for v in values]
     assert all(r.points == done[0].points for r in done)  # the same points in every cell
     data = two_classes(registry.create("dataset", "digits", test_fraction=0.5), [3, 7])
     assert len(done[0].points) == len(data.y_test) > 100
@@ -144,10 +145,18 @@ def test_the_study_end_to_end(tracking_uri, registry, digits):
         np.testing.assert_allclose(r.w, model.estimator.coef_[0], rtol=1e-12)
         predicted = model.predict(data.x_test[r.points]).numpy()
         assert r.correct == (predicted == data.y_test[r.points].numpy()).tolist()
+        # a constant classifier (scikit-learn's predictions: one class) is marked, and only it
+        assert r.one_class == (len(np.unique(predicted)) == 1)
         assert r.accuracy.count == sum(r.correct) and r.accuracy.n == len(r.points)
         relative = [d for d, ok in zip(r.relative(), r.correct, strict=True) if ok]
         assert r.relative_distance.mean == pytest.approx(np.mean(relative))
         assert 0 <= r.theta <= 90 and math.isfinite(r.theta)
+    assert by_value[0.0001].one_class and not by_value[0.001].one_class
+    # every claim reads the sweep without the constant classifier, and says so
+    for claim, finding in result.claims:
+        assert "left out: C = 0.0001" in finding.evidence, claim.id
+    kept = next(f for c, f in result.claims if c.id == "accuracy-kept")
+    assert "strongest regularisation C = 0.001" in kept.evidence
     assert set(result.summary.figures) == {"tilt", "weights"}
     assert result.summary.key_figure == "tilt"
-    assert result.summary.tables["sweep"].columns["C"] == [0.001, 1.0, 100.0]
+    assert result.summary.tables["sweep"].columns["C"] == values

@@ -104,7 +104,8 @@ class BoundaryTilting(Study[BoundaryTiltingConfig, TiltResult]):
         w, b = read
         x_train, y_train = flat(data.x_train), data.y_train.numpy()
         w_nc, b_nc = nearest_centroid(*class_means(x_train, y_train))
-        correct = torch.as_tensor((x @ w + b > 0).astype(np.int64) == y)
+        side = x @ w + b > 0
+        correct = torch.as_tensor(side.astype(np.int64) == y)
         correct_nc = torch.as_tensor((x @ w_nc + b_nc > 0).astype(np.int64) == y)
         every = torch.ones(len(y), dtype=torch.bool)
         distance, distance_nc = boundary_distance(x, w, b), boundary_distance(x, w_nc, b_nc)
@@ -118,7 +119,8 @@ class BoundaryTilting(Study[BoundaryTiltingConfig, TiltResult]):
             x_norm=np.linalg.norm(x, axis=1).tolist(), distance=distance.tolist(),
             distance_nc=distance_nc.tolist(),
             relative_distance=Mean.of(rel[correct.numpy() & np.isfinite(rel)]),
-            relative_distance_nc=Mean.of(rel_nc[correct_nc.numpy() & np.isfinite(rel_nc)]))
+            relative_distance_nc=Mean.of(rel_nc[correct_nc.numpy() & np.isfinite(rel_nc)]),
+            one_class=bool(side.all() or not side.any()))
 
     def summarize(self, config: BoundaryTiltingConfig,
                   results: Mapping[Cell, TiltResult | NotApplicable]) -> Summary:

@@ -35,6 +35,9 @@ class TiltResult(CellResult):
     distance_nc: list[float]  # the same to the nearest-centroid boundary
     relative_distance: Mean  # distance/‖x‖ over the points the model classifies correctly
     relative_distance_nc: Mean  # distance_nc/‖x‖ over the points the centroids classify right
+    # every test point on one side of the boundary: a constant classifier, with no boundary
+    # among the data (None: a result written before this was measured)
+    one_class: bool | None = None
 
     def relative(self, nearest_centroid: bool = False) -> list[float]:
         """distance/‖x‖ per point (NaN at x = 0)."""
@@ -56,7 +59,15 @@ class TiltResult(CellResult):
         return metrics
 
 
-def sweep(config: BoundaryTiltingConfig, results: Mapping[Cell, Any]) -> list[TiltResult]:
-    """The finished results from the strongest regularisation to the weakest."""
-    done = {r.value: r for r in results.values() if isinstance(r, TiltResult)}
+def sweep(config: BoundaryTiltingConfig, results: Mapping[Cell, Any],
+          constant: bool = False) -> list[TiltResult]:
+    """The finished results from the strongest regularisation to the weakest; without the
+    constant classifiers (``one_class``) unless ``constant``."""
+    done = {r.value: r for r in results.values()
+            if isinstance(r, TiltResult) and (constant or not r.one_class)}
     return [done[v] for v in config.by_strength(list(done))]
+
+
+def constant_values(config: BoundaryTiltingConfig, results: Mapping[Cell, Any]) -> list[float]:
+    """The sweep's values whose classifier put every test point in one class."""
+    return [r.value for r in sweep(config, results, constant=True) if r.one_class]

@@ -7,7 +7,11 @@ error, for interpolating and non-interpolating models as the training set grows.
 
 One cell per (model, training-set size). The training labels carry ``label_noise`` (a seeded
 share replaced by a random other class, as Belkin et al. corrupt labels), and each size is a
-seeded stratified subset, nested in the larger ones (``data``). Per cell:
+seeded stratified subset, nested in the larger ones (``data``). With ``control`` (the
+default), every model is also trained at the smallest and the largest size on the same points
+with their clean labels (cells with ``label_noise=0.0`` in their key; the others have no such
+key): without noise a test point also nears other-class training points as n grows, and this
+control tells that apart from the errors the noisy labels make. Per cell:
 
 1. the training error (0: the model interpolates — measured, not declared) and the test error;
 2. from each correctly classified evaluation point, the L2 distance to the nearest error (an
@@ -66,8 +70,12 @@ class Oscillation(Study[OscillationConfig, OscillationResult]):
         "denser with more data. The test Dobriban's survey names: with a share of the training "
         "labels corrupted, train each model on growing training sets and measure, per test "
         "point, the L2 distance to the nearest error, and from uniform-noise images the distance "
-        "to a confident prediction of every class. Key figure: mean distance to the nearest "
-        "error against the training-set size (log scale); solid lines are models that "
+        "to a confident prediction of every class. Control: each model also trained on the "
+        "same points with clean labels (label noise 0) at the smallest and the largest size, "
+        "since more data brings other-class training points nearer without noise too; the "
+        "claim asks the noisy labels' distances to shrink more. Key figure: mean distance to "
+        "the nearest error against the training-set size (log scale), the control as squares; "
+        "solid lines are models that "
         "interpolate (training error 0) at every size, dashed ones never, dash-dotted at some. "
         "Distances are upper bounds from line searches (segments towards training points of "
         "other classes; DeepFool's direction for differentiable models); the right axis reads "
@@ -91,8 +99,11 @@ class Oscillation(Study[OscillationConfig, OscillationResult]):
                     "study needs one of them to measure confidence")
 
     def plan(self, config: OscillationConfig) -> list[Cell]:
+        """(model, size) cells, then the label-noise-0 control's (``config.control_sizes``)."""
         return [Cell.make(NAME, model=m.label, size=size)
-                for m in config.models for size in config.sizes]
+                for m in config.models for size in config.sizes] + [
+            Cell.make(NAME, model=m.label, size=size, label_noise=0.0)
+            for m in config.models for size in config.control_sizes()]
 
     def run(self, cell: Cell, ctx: Context[OscillationConfig]
             ) -> OscillationResult | NotApplicable:
@@ -102,9 +113,10 @@ class Oscillation(Study[OscillationConfig, OscillationResult]):
         if size is not None and size >= len(data.y_train):
             return NotApplicable(reason=f"sizes: {size} is not less than the "
                                         f"{len(data.y_train)} training points (use \"all\")")
+        clean = "label_noise" in cell.as_dict()  # the control: the same points, clean labels
         subset, share = ctx.remember(
-            (NAME, "subset", size), lambda: training_set(data, size, config.label_noise,
-                                                         config.seed))
+            (NAME, "subset", size, clean), lambda: training_set(
+                data, size, config.label_noise, config.seed, clean=clean))
         spec = config.model(cell["model"])
         missing = set(range(data.n_classes)) - set(subset.y_train.tolist())
         if missing:

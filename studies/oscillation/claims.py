@@ -5,7 +5,10 @@ Szegedy et al. (2013) — every class has confident pockets near any input, here
 
 A model interpolates at a size when its measured training error is 0. Distances are compared
 point by point (the same evaluation points in every cell) with a one-sided Wilcoxon
-signed-rank test; thresholds were fixed before the first run."""
+signed-rank test; thresholds were fixed before the first run. The label-noise-0 control cells
+(``label_noise`` in their key) are read only by ``errors-dense-for-interpolators``: more data
+brings a test point nearer other-class training points without noisy labels too, so the noisy
+arm's distances must shrink more than the control's."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ MAJORITY = 0.5  # share of noise images that must reach a class within the budge
 MIN_PAIRS = 10  # fewer non-zero paired differences: no test
 
 
-def cells(results: Mapping[Cell, Any]) -> dict[tuple[str, Any], Any]:
-    """(model label, size as in the config) -> result, for the cells that ran."""
+def cells(results: Mapping[Cell, Any], control: bool = False) -> dict[tuple[str, Any], Any]:
+    """(model label, size as in the config) -> result, for the cells that ran with the
+    config's label noise, or (``control``) for the label-noise-0 control's."""
     return {(c["model"], c["size"]): r for c, r in results.items()
-            if not isinstance(r, NotApplicable)}
+            if not isinstance(r, NotApplicable) and ("label_noise" in c.as_dict()) == control}
 
 
 def measured_sizes(config: Any, done: dict[tuple[str, Any], Any]) -> list[Any]:
@@ -50,34 +54,50 @@ def paired(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return da[both], db[both]
 
 
+def signed_rank(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float]:
+    """(p that ``after`` is smaller, p that it is larger): one-sided Wilcoxon signed-rank tests
+    of the paired values (zero differences dropped); nan with fewer than ``MIN_PAIRS`` non-zero
+    differences."""
+    from scipy.stats import wilcoxon
+
+    if int((after != before).sum()) < MIN_PAIRS:
+        return math.nan, math.nan
+    less = float(wilcoxon(after.numpy(), before.numpy(), alternative="less").pvalue)
+    greater = float(wilcoxon(after.numpy(), before.numpy(), alternative="greater").pvalue)
+    return less, greater
+
+
 def shift(before: torch.Tensor, after: torch.Tensor
           ) -> tuple[float, float, float, tuple[float, float]]:
     """(p that ``after`` is smaller, p that it is larger, mean after / mean before, and that
     ratio's 95% percentile bootstrap interval over the paired points)."""
-    from scipy.stats import wilcoxon
-
-    if int((after != before).sum()) < MIN_PAIRS:
+    less, greater = signed_rank(before, after)
+    if math.isnan(less):
         return math.nan, math.nan, math.nan, (math.nan, math.nan)
-    less = float(wilcoxon(after.numpy(), before.numpy(), alternative="less").pvalue)
-    greater = float(wilcoxon(after.numpy(), before.numpy(), alternative="greater").pvalue)
     interval = bootstrap_interval(lambda a, b: a.mean(1) / b.mean(1), after.tolist(),
                                   before.tolist())
     return less, greater, after.mean().item() / before.mean().item(), interval
 
 
-def _finding(tests: list[tuple[float, float, float, tuple[float, float], int]], evidence: str
-             ) -> Finding:
-    """PASS when every test says smaller, FAIL when one says larger. The value is the ratio of
-    means of the test that decides (the largest among those that say larger for a FAIL, else
-    among those that do not say smaller, else among all), with its bootstrap interval, and
-    ``n`` its paired points."""
+Test = tuple[float, float, float, tuple[float, float], int]  # ``shift``'s, and the points
+
+
+def _finding(tests: list[Test], evidence: str, passed: list[bool] | None = None,
+             failed: list[bool] | None = None) -> Finding:
+    """PASS when every test passes (by default: says smaller), FAIL when one fails (says
+    larger). The value is the ratio of means of the test that decides (the largest among
+    those that fail for a FAIL, else among those that do not pass, else among all), with its
+    bootstrap interval, and ``n`` its paired points."""
+    passed = [t[0] < ALPHA for t in tests] if passed is None else passed
+    failed = [t[1] < ALPHA for t in tests] if failed is None else failed
     verdict: Verdict
-    if all(test[0] < ALPHA for test in tests):
+    if all(passed):
         verdict, deciding = "PASS", tests
-    elif any(test[1] < ALPHA for test in tests):
-        verdict, deciding = "FAIL", [t for t in tests if t[1] < ALPHA]
+    elif any(failed):
+        verdict, deciding = "FAIL", [t for t, f in zip(tests, failed, strict=True) if f]
     else:
-        verdict, deciding = "INCONCLUSIVE", [t for t in tests if not t[0] < ALPHA]
+        verdict, deciding = "INCONCLUSIVE", [t for t, p in zip(tests, passed, strict=True)
+                                             if not p]
     _, _, ratio, (low, high), points = max(
         deciding, key=lambda t: -math.inf if math.isnan(t[2]) else t[2])
     return Finding(verdict, ratio, evidence, low, high, points)
@@ -89,13 +109,35 @@ def _shifted(test: Any, points: int) -> str:
             f"p(larger) = {test[1]:.2g})")
 
 
+def control_test(noisy: tuple[Any, Any], clean: tuple[Any, Any]
+                 ) -> tuple[float, float, float, float, int]:
+    """The label-noise-0 control of one model, on the points with a finite distance in all
+    four cells (smallest and largest size, noisy and clean labels): (p that the noisy arm's
+    log(d_large / d_small) is smaller than the control's — the noisy arm shrinks more —, p
+    that it is larger, the control's mean at the smallest size, at the largest, the points)."""
+    d = torch.stack([cell.distances() for cell in (*noisy, *clean)])
+    d = d[:, (torch.isfinite(d) & (d > 0)).all(dim=0)]
+    shrinks_more, shrinks_less = signed_rank((d[3] / d[2]).log(), (d[1] / d[0]).log())
+    means = d.mean(dim=1) if d.shape[1] else torch.full((4,), math.nan, dtype=d.dtype)
+    return shrinks_more, shrinks_less, means[2].item(), means[3].item(), d.shape[1]
+
+
+def _controlled(control: tuple[float, float, float, float, int]) -> str:
+    """The control's means and test in words."""
+    more, less, before, after, points = control
+    return (f"label-noise-0 control: mean {before:.3f} → {after:.3f} (×{after / before:.2f}); "
+            f"noisy shrinks more: p = {more:.2g}, control shrinks more: p = {less:.2g} "
+            f"({points} points)")
+
+
 def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
-    done = cells(results)
+    done, clean = cells(results), cells(results, control=True)
     sizes = measured_sizes(config, done)
     if len(sizes) < 2:
         return Finding("INCONCLUSIVE", math.nan, "needs two training-set sizes")
     small, large = sizes[0], sizes[-1]
     tests, parts, left_out = [], [], []
+    passed, failed = [], []
     for spec in config.models:
         a, b = done.get((spec.label, small)), done.get((spec.label, large))
         if a is None or b is None:
@@ -109,11 +151,22 @@ def errors_dense(config: Any, results: Mapping[Cell, Any]) -> Finding:
         tests.append((*test, len(before)))
         parts.append(f"{spec.label}, n {a.size} → {b.size}: mean {before.mean():.3f} → "
                      f"{after.mean():.3f} {_shifted(test, len(before))}")
+        c, d = clean.get((spec.label, small)), clean.get((spec.label, large))
+        control = None if c is None or d is None else control_test((a, b), (c, d))
+        if control is not None:
+            parts[-1] += f"; {_controlled(control)}"
+        elif config.control_sizes():  # the config asked for it: some control cell did not run
+            parts[-1] += "; no label-noise-0 control"
+        passed.append(test[0] < ALPHA and control is not None and control[0] < ALPHA)
+        failed.append(test[1] < ALPHA or (control is not None and control[1] < ALPHA))
     tail = f"; not interpolating: {', '.join(left_out)}" if left_out else ""
+    if not config.control_sizes():
+        tail += (f"; no label-noise-0 control (control = {str(config.control).lower()}, "
+                 f"label_noise = {config.label_noise:g}, {len(config.sizes)} size(s))")
     if not tests:
         return Finding("INCONCLUSIVE", math.nan, "no model interpolates at both the smallest "
                                                   f"and the largest size{tail}")
-    return _finding(tests, "; ".join(parts) + tail)
+    return _finding(tests, "; ".join(parts) + tail, passed, failed)
 
 
 def interpolation_closer(config: Any, results: Mapping[Cell, Any]) -> Finding:
@@ -178,12 +231,20 @@ CLAIMS = (
           "grows: its errors become dense",
           "Belkin, Ma & Mandal 2018; Szegedy et al. 2013",
           "L2 distance from each correctly classified test point to the nearest error, smallest "
-          "vs largest training set, per model that interpolates at both (training error 0)",
+          "vs largest training set, per model that interpolates at both (training error 0); "
+          "per point, log(distance at the largest / at the smallest size) with the noisy labels "
+          "vs with label noise 0",
           f"smaller at the largest size for every such model, one-sided Wilcoxon signed-rank "
-          f"p < {ALPHA:g} on the points measured at both (FAIL: larger, p < {ALPHA:g}, for one)",
-          errors_dense,
-          control="the same model and test points at the smallest training set",
-          minimum=f"{MIN_PAIRS} non-zero paired differences per model"),
+          f"p < {ALPHA:g} on the points measured at both, and shrinking more than with label "
+          f"noise 0: the noisy log-ratio below the control's, one-sided Wilcoxon signed-rank "
+          f"p < {ALPHA:g} on the points measured in all four cells (FAIL: larger, p < "
+          f"{ALPHA:g}, or the control's log-ratio below the noisy one's, p < {ALPHA:g}, for one "
+          "model)", errors_dense,
+          control="the same model, test points and training points with label noise 0 (clean "
+                  "labels) at the smallest and the largest size: how much the distances shrink "
+                  "with n without noisy labels",
+          minimum=f"{MIN_PAIRS} non-zero paired differences per model in each test, and the "
+                  "label-noise-0 control at both sizes"),
     Claim("interpolation-closer",
           "At the largest training set, an interpolating model's test points lie closer to an "
           "error than a non-interpolating model's of the same family",

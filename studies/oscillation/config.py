@@ -40,6 +40,7 @@ class OscillationConfig(StudyConfig):
     sizes: list[Size] = Field(default_factory=lambda: list[Size]([100, 200, 400, 800, ALL]),
                               min_length=1)
     label_noise: float = Field(0.1, ge=0, lt=1)
+    control: bool = True  # label-noise-0 cells at the smallest and the largest size
     n_points: PositiveInt = 100
     n_noise: PositiveInt = 50
     candidates: PositiveInt = 2
@@ -60,6 +61,14 @@ class OscillationConfig(StudyConfig):
 
     def model(self, label: str) -> ModelSpec:
         return next(m for m in self.models if m.label == label)
+
+    def control_sizes(self) -> list[Size]:
+        """The sizes of the label-noise-0 control: the smallest and the largest, when the
+        control is on, the labels carry noise (else it would repeat the cells) and there are
+        two sizes to compare."""
+        if not self.control or self.label_noise == 0 or len(self.sizes) < 2:
+            return []
+        return [self.sizes[0], self.sizes[-1]]
 
     def search(self) -> Search:
         return Search(count=self.candidates, confidence=self.confidence,

@@ -24,31 +24,36 @@ def summarize(config: OscillationConfig,
     summary = Summary()
     done = cells(results)
     sizes = measured_sizes(config, done)
-    rows = [(m.label, s, done[(m.label, s)]) for m in config.models for s in sizes
+    clean = cells(results, control=True)
+    rows = [(m.label, False, done[(m.label, s)]) for m in config.models for s in sizes
             if (m.label, s) in done]
     if not rows:
         return summary
+    # the label-noise-0 control's cells follow (control True; on the terminal "model*")
+    rows += [(m.label, True, clean[(m.label, s)]) for m in config.models for s in config.sizes
+             if (m.label, s) in clean]
     table: dict[str, list[Any]] = {key: [] for key in (
-        "model", "size", "interpolates", "label_noise", "train_error", "test_error",
+        "model", "size", "control", "interpolates", "label_noise", "train_error", "test_error",
         "error_distance_mean", "error_distance_ci_low", "error_distance_ci_high",
         "error_distance_relative", "error_points", "reach_median", "reached_within_budget",
         "reached_ci_low", "reached_ci_high", "scale", "gradients", "gradients_minimum",
         "queries", "queries_minimum")}
-    for label, _, cell in rows:
+    for label, control, cell in rows:
         mean = cell.error_mean()
         reached = cell.pooled_reached()
-        values = (label, cell.size, cell.interpolates, cell.label_noise, cell.train_error.rate,
-                  cell.test_error.rate, mean.mean, mean.ci_low, mean.ci_high,
-                  mean.mean / cell.scale, mean.n, cell.reach_median(), reached.rate,
+        values = (label, cell.size, control, cell.interpolates, cell.label_noise,
+                  cell.train_error.rate, cell.test_error.rate, mean.mean, mean.ci_low,
+                  mean.ci_high, mean.mean / cell.scale, mean.n, cell.reach_median(), reached.rate,
                   reached.ci_low, reached.ci_high, cell.scale, cell.gradients,
                   cell.gradients_minimum, cell.queries, cell.queries_minimum)
         for key, value in zip(table, values, strict=True):
             table[key].append(value)
-    summary.tables["oscillation"] = Table(table, "per model and training-set size")
+    summary.tables["oscillation"] = Table(table, "per model and training-set size; control: "
+                                                 "the label-noise-0 cells")
     classes: dict[str, list[Any]] = {"model": [], "size": [], "class": [], "median": [],
                                      "relative": [], "reached": [], "ci_low": [],
                                      "ci_high": []}
-    for label, _, cell in rows:
+    for label, _, cell in (row for row in rows if not row[1]):
         for c, (median, rate) in enumerate(zip(cell.reach_medians(), cell.reached(),
                                                strict=True)):
             for key, value in (("model", label), ("size", cell.size), ("class", c),
@@ -61,11 +66,14 @@ def summarize(config: OscillationConfig,
     series = {m.label: [done[(m.label, s)] for s in sizes if (m.label, s) in done]
               for m in config.models}
     series = {label: cells_ for label, cells_ in series.items() if cells_}
-    summary.figures["error_distance"] = distance_figure(series)
+    controls = {m.label: [clean[(m.label, s)] for s in config.sizes if (m.label, s) in clean]
+                for m in config.models}
+    summary.figures["error_distance"] = distance_figure(series, controls)
     summary.figures["noise_to_class"] = noise_figure(config, series)
     summary.key_figure = "error_distance"
     summary.terminal.append(Table(
-        {"model": [r[0] for r in rows], "n": [r[2].size for r in rows],
+        {"model": [f"{r[0]}*" if r[1] else r[0] for r in rows],
+         "n": [r[2].size for r in rows],
          "train": [_percent(r[2].train_error.rate) for r in rows],
          "test": [_percent(r[2].test_error.rate) for r in rows],
          "d(error)": [r[2].error_mean().text(2) for r in rows],
@@ -80,8 +88,9 @@ def summarize(config: OscillationConfig,
     scale = rows[0][2].scale
     summary.notes.append(
         f"data scale: median L2 distance between test points of different classes = "
-        f"{scale:.3f}; label noise {config.label_noise:g}; distances are upper bounds (line "
-        "searches along candidate directions); train err 0% = the model interpolates")
+        f"{scale:.3f}; label noise {config.label_noise:g} (model*: the control, label noise 0 on "
+        "the same points); distances are upper bounds (line searches along candidate "
+        "directions); train err 0% = the model interpolates")
     return summary
 
 
@@ -102,12 +111,15 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def distance_figure(series: dict[str, list[OscillationResult]]) -> Any:
+def distance_figure(series: dict[str, list[OscillationResult]],
+                    controls: dict[str, list[OscillationResult]] | None = None) -> Any:
     """Mean distance to the nearest error against n (log x, 95% intervals), and the training
-    and test errors against n; interpolating solid, non-interpolating dashed."""
+    and test errors against n; interpolating solid, non-interpolating dashed; the label-noise-0
+    control's cells (``controls``) as open squares of the model's colour."""
     figure = _figure(11, 4.3)
     left, right = figure.subplots(1, 2)
     scale = next(iter(series.values()))[0].scale
+    marked = False  # one legend entry for every model's label-noise-0 squares
     for k, (label, cells_) in enumerate(series.items()):
         n = [c.size for c in cells_]
         means = [c.error_mean() for c in cells_]
@@ -116,6 +128,12 @@ def distance_figure(series: dict[str, list[OscillationResult]]) -> Any:
                       yerr=[[m.mean - m.ci_low for m in means], [m.ci_high - m.mean
                                                                  for m in means]],
                       ls=style(cells_), marker="o", ms=3, capsize=2, color=colour, label=label)
+        control = (controls or {}).get(label, [])
+        if control:
+            left.plot([c.size for c in control], [c.error_mean().mean for c in control],
+                      ls="none", marker="s", ms=6, mfc="none", color=colour,
+                      label="_" if marked else "label noise 0 (same colour)")
+            marked = True
         right.plot(n, [c.train_error.rate for c in cells_], ls=style(cells_), marker="o", ms=3,
                    color=colour, label=f"{label} train")
         right.plot(n, [c.test_error.rate for c in cells_], ls=":", marker="x", ms=4,

@@ -14,7 +14,7 @@ class OscillationResult(CellResult):
 
     family: str  # the model's registered name: counterparts share it
     size: int  # training points used
-    label_noise: float  # share of those points whose label is wrong
+    label_noise: float  # share of those points whose label is wrong (the control: 0)
     train_error: Rate  # on the (noisy) training labels: 0 = interpolation
     test_error: Rate  # on the whole test set (clean labels)
     scale: float  # median L2 distance between evaluation points of different classes

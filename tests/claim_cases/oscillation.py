@@ -2,11 +2,12 @@
 
 One config: two model families on digits, each with an interpolating member (1-NN, a
 near-hard-margin RBF-SVM: training error 0) and a non-interpolating one (15-NN, a soft-margin
-RBF-SVM), at three training-set sizes, with the cells its ``plan`` makes. ``cell`` builds one
-(model, size) result: per evaluation point, the distance to the nearest error is a fixed base
-distance × the cell's factor × a small per-cell jitter (so equal factors give no consistent
-shift), and per class the given number of noise images reach it within the budget. The cases
-of a claim differ in one cell's factor or one class's count.
+RBF-SVM), at three training-set sizes, with the cells its ``plan`` makes: the label-noise-0
+control's too, at the smallest and the largest size. ``cell`` builds one (model, size) result:
+per evaluation point, the distance to the nearest error is a fixed base distance × the cell's
+factor × a small per-cell jitter (so equal factors give no consistent shift), and per class the
+given number of noise images reach it within the budget. The cases of a claim differ in one
+cell's factor or one class's count; ``CONTROL_CASES`` are those where the control decides.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from transfer import Cell, Rate, wilson_interval
+from transfer import Cell, NotApplicable, Rate, wilson_interval
 from transfer.studies.oscillation.config import ALL, NAME, OscillationConfig
 from transfer.studies.oscillation.result import OscillationResult
 
@@ -49,6 +50,14 @@ FACTORS: Factors = {
     ("rbf-svm-soft", 100): 1.2, ("rbf-svm-soft", 400): 1.1, ("rbf-svm-soft", ALL): 1.0,
 }
 
+# the label-noise-0 control: without noisy labels the distances shrink too, but less (×0.86 and
+# ×0.85 against the noisy arm's ×0.65 and ×0.67)
+CONTROL: Factors = {
+    ("1-nn", 100): 1.1, ("1-nn", ALL): 0.95, ("15-nn", 100): 1.3, ("15-nn", ALL): 1.2,
+    ("rbf-svm-hard", 100): 1.0, ("rbf-svm-hard", ALL): 0.85,
+    ("rbf-svm-soft", 100): 1.2, ("rbf-svm-soft", ALL): 1.1,
+}
+
 # per model, of the N_NOISE noise images, how many reach each class within the budget
 REACHED: dict[str, list[int]] = {
     "1-nn": [46, 44, 48, 45, 43, 47, 45, 44, 46, 42],
@@ -64,7 +73,8 @@ def rate(count: int, n: int) -> Rate:
 
 
 def cell(family: str, size: int, seed: int, *, interpolates: bool, factor: float,
-         reached: list[int], config: OscillationConfig) -> OscillationResult:
+         reached: list[int], config: OscillationConfig, noise: float = NOISE
+         ) -> OscillationResult:
     """One (model, size) cell. ``seed`` picks its misclassified points, its points without an
     error found and its jitter; ``reached[c]`` noise images get within the budget of class c."""
     distances = []
@@ -78,9 +88,9 @@ def cell(family: str, size: int, seed: int, *, interpolates: bool, factor: float
     reach = [[budget * (0.5 + 0.4 * ((n + c) % 5) / 4) if (n + 7 * c) % N_NOISE < reached[c]
               else budget * (1.5 + ((n * c) % 3)) for c in range(CLASSES)]
              for n in range(N_NOISE)]
-    misfit = 0 if interpolates else round(NOISE * size)
+    misfit = 0 if interpolates else round(max(noise, 0.02) * size)  # clean labels: a few
     return OscillationResult(
-        family=family, size=size, label_noise=NOISE, train_error=rate(misfit, size),
+        family=family, size=size, label_noise=noise, train_error=rate(misfit, size),
         test_error=rate(round(TEST * (0.15 if interpolates else 0.08)), TEST), scale=SCALE,
         x_norm=54.0, error_distance=distances, by_deepfool=0.0 if family == "knn" else 0.4,
         reach=reach, budget=budget, gradients=0 if family == "knn" else 20 * N_POINTS,
@@ -90,22 +100,37 @@ def cell(family: str, size: int, seed: int, *, interpolates: bool, factor: float
 
 
 def results(config: OscillationConfig, factors: Factors | None = None,
-            reached: dict[str, list[int]] | None = None) -> dict[Cell, OscillationResult]:
-    """Every cell of the plan: the default factors and counts, ``factors``/``reached``
-    replacing some."""
+            reached: dict[str, list[int]] | None = None, clean: Factors | None = None
+            ) -> dict[Cell, OscillationResult | NotApplicable]:
+    """Every cell of the plan: the default factors and counts, ``factors``/``reached``/
+    ``clean`` (the control's factors) replacing some (a control factor of nan: that control
+    cell is n/a)."""
     factors, reached = {**FACTORS, **(factors or {})}, {**REACHED, **(reached or {})}
-    return {Cell.make(NAME, model=m.label, size=size): cell(
-        m.name, TRAIN if size == ALL else size, seed=3 * i + j,
-        interpolates=m.label in INTERPOLATING, factor=factors[(m.label, size)],
-        reached=reached[m.label], config=config)
+    control = {**CONTROL, **(clean or {})}
+    found: dict[Cell, OscillationResult | NotApplicable] = {
+        Cell.make(NAME, model=m.label, size=size): cell(
+            m.name, TRAIN if size == ALL else size, seed=3 * i + j,
+            interpolates=m.label in INTERPOLATING, factor=factors[(m.label, size)],
+            reached=reached[m.label], config=config)
         for i, m in enumerate(config.models) for j, size in enumerate(config.sizes)}
+    for i, m in enumerate(config.models):
+        for j, size in enumerate(config.control_sizes()):
+            factor = control[(m.label, size)]
+            found[Cell.make(NAME, model=m.label, size=size, label_noise=0.0)] = (
+                NotApplicable(reason="constructed") if math.isnan(factor) else cell(
+                    m.name, TRAIN if size == ALL else size, seed=50 + 3 * i + j,
+                    interpolates=m.label in INTERPOLATING, factor=factor,
+                    reached=reached[m.label], config=config, noise=0.0))
+    return found
 
 
-def case(factors: Factors | None = None, reached: dict[str, list[int]] | None = None) -> Case:
-    """A case: the config and its results with these changes."""
-    def build() -> tuple[OscillationConfig, dict[Cell, OscillationResult]]:
-        config = OscillationConfig.model_validate(CONFIG)
-        return config, results(config, factors, reached)
+def case(factors: Factors | None = None, reached: dict[str, list[int]] | None = None,
+         clean: Factors | None = None, **settings: Any) -> Case:
+    """A case: the config (``settings`` replacing some of it) and its results with these
+    changes."""
+    def build() -> tuple[OscillationConfig, dict[Cell, OscillationResult | NotApplicable]]:
+        config = OscillationConfig.model_validate({**CONFIG, **settings})
+        return config, results(config, factors, reached, clean)
 
     return build
 
@@ -117,12 +142,14 @@ def one_class(count: int) -> dict[str, list[int]]:
 
 CASES: dict[str, dict[str, Case]] = {
     "errors-dense-for-interpolators": {
-        # both interpolating models' distances shrink from n = 100 to the whole training set
+        # both interpolating models' distances shrink from n = 100 to the whole training set,
+        # more than their label-noise-0 controls' (×0.65 and ×0.67 against ×0.86 and ×0.85)
         "PASS": case(),
         # the hard-margin SVM's grow instead: 0.9 → 1.2 × the base distance
         "FAIL": case({("rbf-svm-hard", ALL): 1.2}),
-        # the hard-margin SVM's stay at 0.9 (only the jitter differs): no significant shift
-        "INCONCLUSIVE": case({("rbf-svm-hard", ALL): 0.9}),
+        # the hard-margin SVM's stay at 0.9, and its control's at 1.0 (only the jitter
+        # differs): no significant shift in either test
+        "INCONCLUSIVE": case({("rbf-svm-hard", ALL): 0.9}, clean={("rbf-svm-hard", ALL): 1.0}),
     },
     "interpolation-closer": {
         # at the whole training set, 1-NN below 15-NN and the hard-margin SVM below the soft one
@@ -140,4 +167,18 @@ CASES: dict[str, dict[str, Case]] = {
         # 1-NN: class 8 reached by 26 of 50 (52% [39, 65]): the interval straddles half
         "INCONCLUSIVE": case(reached=one_class(26)),
     },
+}
+
+
+# errors-dense-for-interpolators where the label-noise-0 control decides: (verdict, case), the
+# noisy arm as in its PASS case (both interpolating models' distances shrink)
+CONTROL_CASES: dict[str, tuple[str, Case]] = {
+    # the hard-margin SVM's control shrinks ×0.5, more than its noisy arm's ×0.67
+    "control shrinks more": ("FAIL", case(clean={("rbf-svm-hard", ALL): 0.5})),
+    # its control shrinks ×0.67 as well (1.0 → 0.667): no significant difference
+    "control shrinks as much": ("INCONCLUSIVE", case(clean={("rbf-svm-hard", ALL): 0.667})),
+    # no control run (control = false)
+    "control not run": ("INCONCLUSIVE", case(control=False)),
+    # the hard-margin SVM's control at the largest size is n/a
+    "control cell missing": ("INCONCLUSIVE", case(clean={("rbf-svm-hard", ALL): math.nan})),
 }
