@@ -98,6 +98,9 @@ def test_the_study_end_to_end(tracking_uri, registry, digits):
     # a linear model's logits are exactly linear along any direction
     curve_metrics = curves.metrics()
     assert curve_metrics["r2_adversarial"] == pytest.approx(1.0, abs=1e-5)
+    points = curves.curves.r2_adversarial_points  # per point: the mean's units
+    assert len(points) == curves.curves.points == 40
+    assert sum(points) / len(points) == pytest.approx(curves.curves.r2_adversarial, abs=1e-6)
     assert abs(curves.curves.eps[10]) < 1e-7  # 21 steps: the path at eps = 0: the clean error
     assert curve_metrics["clean_error"] == curves.curves.error_adversarial[10]
     assert curve_metrics["slope_ratio"] > 1

@@ -135,6 +135,7 @@ class NoiseVsAdversarial(Study[NoiseVsAdversarialConfig, NoiseVsAdversarialResul
             logits_adversarial=logits[0][:shown].tolist(),
             logits_random=logits[1][:shown].tolist(), labels=y[:shown].tolist(), points=len(x),
             r2_adversarial=r_squared(logits[0], eps).mean().item(),
+            r2_adversarial_points=r_squared(logits[0], eps).mean(1).tolist(),
             r2_random=torch.stack([r_squared(c, eps) for c in logits[1:]]).mean().item(),
             slope_adversarial=slopes(logits[0], eps).abs().mean().item(),
             slope_random=torch.stack([slopes(c, eps).abs() for c in logits[1:]]).mean().item(),

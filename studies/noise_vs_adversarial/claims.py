@@ -12,6 +12,7 @@ from transfer import (
     Cell,
     Claim,
     Finding,
+    Mean,
     all_of,
     bootstrap_interval,
     quotient_range,
@@ -62,9 +63,12 @@ def near_linear(config: Any, results: Mapping[Cell, Any]) -> Finding:
         + (f" (not less linear than the least linear network: {', '.join(contrast)})"
            if contrast else ""))
     verdict = "FAIL" if contrast else all_of(verdicts)
-    # no interval: a model's R² is stored as one number, the mean over its points and classes
-    # of the fits' R² (``Curves.r2_adversarial``); the per-point fits it averages are not kept
-    return Finding(verdict, least, evidence, n=curves[weakest].points)
+    # the deciding network's mean R² with its t interval over the points (none for a result
+    # written before the per-point R² was kept)
+    per_point = curves[weakest].r2_adversarial_points
+    mean = Mean.of(per_point) if per_point else None
+    return Finding(verdict, least, evidence, mean.ci_low if mean else math.nan,
+                   mean.ci_high if mean else math.nan, curves[weakest].points)
 
 
 def _where_half(curves: Any) -> int:

@@ -27,6 +27,7 @@ class Curves(_Part):
     labels: list[int]
     points: int  # test points behind the R² and the error curves
     r2_adversarial: float
+    r2_adversarial_points: list[float] = []  # per point, its classes' mean R² (the mean's units)
     r2_random: float
     slope_adversarial: float
     slope_random: float
