@@ -10,10 +10,16 @@ A model is adversarially trained when its spec has ``params.adversarial`` (see
    ratio for FGSM's smallest fooling step (a line search along sign ∇ₓJ), FGSM's ρ_adv the paper's
    way (at the one eps that misclassifies 90% of the points, ``fgsm_reach``), and "rubbish class"
    examples: the share of Gaussian noise inputs x ~ N(0, I) the model puts in a class with
-   confidence above ``confidence``, and its mean confidence on them.
+   confidence above ``confidence`` (``Model.confidences``: a softmax by default), and its mean
+   confidence on them.
 2. ``transfer``, one per source: ``transfer_attack`` at ``transfer_eps`` crafted on the source,
    the error rate of every model on it (normal → adversarially trained, the reverse, and within
    each group).
+3. ``contrast``, one per ``contrast`` model (an RBF network by default, Goodfellow et al.'s
+   contrast, its units trained one-vs-rest): only the rubbish-class share and mean confidence,
+   on the same noise inputs, and the same share, mean confidence and error on the clean test
+   points (the claim counts a contrast only when it is confident on real data); these models
+   join no other part.
 
 Every model trains on the whole training set with the same seed, and every cell uses the same
 ``n_points`` test points.
@@ -58,7 +64,7 @@ from .config import NAME, RobustnessConfig
 from .fgsm_reach import fgsm_reach
 from .groups import group_of
 from .headlines import HEADLINES
-from .result import RobustnessResult, WhiteBox
+from .result import RobustnessResult, Rubbish, WhiteBox
 
 
 def minimal_perturbations(model: Model, x: torch.Tensor, y: torch.Tensor, overshoot: float
@@ -100,16 +106,21 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
     def validate(self, config: RobustnessConfig, registry: Registry) -> None:
         require_gradients(registry, [(f"models.{i}", m) for i, m in enumerate(config.models)],
                           "this study attacks every model white-box")
+        require_gradients(registry, [(f"contrast.{i}", m) for i, m in enumerate(config.contrast)],
+                          "a contrast model's class confidences come from its logits")
 
     def trained_models(self, ctx: Context[RobustnessConfig]
                        ) -> list[tuple[ModelSpec, Dataset, int]]:
-        """Every model, on the whole training set (trained first, in parallel, by ``ray``)."""
+        """Every model and contrast model, on the whole training set (trained first, in
+        parallel, by ``ray``)."""
         data = ctx.dataset(ctx.config.dataset)
-        return [(spec, data, ctx.config.seed) for spec in ctx.config.models]
+        return [(spec, data, ctx.config.seed) for spec in [*ctx.config.models,
+                                                             *ctx.config.contrast]]
 
     def plan(self, config: RobustnessConfig) -> list[Cell]:
         return [Cell.make(NAME, part=part, model=m.label)
-                for part in ("white-box", "transfer") for m in config.models]
+                for part in ("white-box", "transfer") for m in config.models] + [
+            Cell.make(NAME, part="contrast", model=m.label) for m in config.contrast]
 
     def run(self, cell: Cell, ctx: Context[RobustnessConfig]) -> RobustnessResult | NotApplicable:
         config = ctx.config
@@ -118,6 +129,14 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
         x, y = data.x_test[index].to(ctx.device), data.y_test[index].to(ctx.device)
         spec = config.model(cell["model"])
         model = ctx.model(spec, data, config.seed)
+        if cell["part"] == "contrast":
+            share, mean = rubbish(ctx, model, x)
+            clean_share, clean_mean = confident(model, x, config.confidence)
+            with torch.no_grad():
+                wrong = (model.predict(x) != y).cpu()
+            return RobustnessResult(contrast=Rubbish(
+                rubbish=share, rubbish_confidence=mean, clean_confident=clean_share,
+                clean_confidence=clean_mean, clean_error=Rate.of(wrong, torch.ones_like(wrong))))
         if cell["part"] == "transfer":
             attack = ctx.attack(config.transfer_attack)
             x_adv = attack(model, x, y, config.transfer_eps, bounds=data.bounds,
@@ -151,10 +170,7 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
         by_deepfool, by_fgsm = torch.isfinite(deepfool_l2), torch.isfinite(fgsm_l2)
         both = by_deepfool & by_fgsm
         x_cpu = x.cpu()
-        noise = torch.randn((config.n_noise, *x.shape[1:]),
-                            generator=ctx.generator(config.seed)).to(x)
-        with torch.no_grad():
-            confidence = torch.softmax(model.logits(noise), dim=1).max(dim=1).values.cpu()
+        share, mean = rubbish(ctx, model, x)
         return WhiteBox(
             group=group_of(spec), clean_error=clean, errors=errors,
             deepfool_l2_mean=_mean(deepfool_l2[by_deepfool]),
@@ -164,15 +180,32 @@ class Robustness(Study[RobustnessConfig, RobustnessResult]):
             fgsm_to_deepfool=_mean(fgsm_l2[both]) / _mean(deepfool_l2[both]),
             fooled_by_both=int(both.sum()),
             fgsm_reach=fgsm_reach(model, x, y, sign, fgsm_l2, deepfool_l2, config.seed),
-            rubbish=Rate.of(confidence > config.confidence, torch.ones_like(confidence,
-                                                                             dtype=torch.bool)),
-            rubbish_confidence=confidence.mean().item())
+            rubbish=share, rubbish_confidence=mean)
 
     def summarize(self, config: RobustnessConfig,
                   results: Mapping[Cell, RobustnessResult | NotApplicable]) -> Summary:
         from .report import summarize
 
         return summarize(config, results)
+
+
+def rubbish(ctx: Context[RobustnessConfig], model: Model, x: torch.Tensor) -> tuple[Rate, float]:
+    """The "rubbish class" examples: of ``n_noise`` inputs x ~ N(0, I) shaped as ``x`` (the
+    same seeded noise for every model), the share whose largest class confidence
+    (``model.confidences``) exceeds ``confidence``, and the mean of that largest confidence."""
+    config = ctx.config
+    noise = torch.randn((config.n_noise, *x.shape[1:]),
+                        generator=ctx.generator(config.seed)).to(x)
+    return confident(model, noise, config.confidence)
+
+
+def confident(model: Model, x: torch.Tensor, threshold: float) -> tuple[Rate, float]:
+    """The share of ``x`` whose largest class confidence (``model.confidences``) exceeds
+    ``threshold``, and the mean of that largest confidence."""
+    with torch.no_grad():
+        confidence = model.confidences(x).max(dim=1).values.cpu()
+    every = torch.ones_like(confidence, dtype=torch.bool)
+    return Rate.of(confidence > threshold, every), confidence.mean().item()
 
 
 def _mean(values: torch.Tensor) -> float:

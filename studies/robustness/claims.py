@@ -1,8 +1,9 @@
 """What adversarial training and the linear view predict about robustness, as claims (see
 ``Claim``): Goodfellow et al. (2014) — adversarial training lowers the white-box error, examples
-transfer less to an adversarially trained model than from it, and models classify Gaussian noise
-confidently; Moosavi-Dezfooli et al. (2016) — DeepFool's minimal perturbations are several times
-smaller than FGSM's, ρ_adv measured the paper's way (``fgsm_reach``)."""
+transfer less to an adversarially trained model than from it, and normal models classify Gaussian
+noise confidently where an RBF network does not; Moosavi-Dezfooli et al. (2016) — DeepFool's
+minimal perturbations are several times smaller than FGSM's, ρ_adv measured the paper's way
+(``fgsm_reach``)."""
 
 from __future__ import annotations
 
@@ -25,13 +26,27 @@ from transfer import (
 
 from ..shared.cell_parts import parts
 from .groups import NORMAL, counterparts, nearest, training_eps
+from .result import Rubbish
 
 if TYPE_CHECKING:
     from transfer import Verdict
 
 SEVERAL_TIMES = 2.0  # FGSM's ρ_adv (at its 90% eps) at least this many times DeepFool's
 MIN_POINTS = 50  # test points behind a model's two ρ_adv
-MAJORITY = 0.5  # share of noise inputs classified with confidence above the threshold
+# rubbish-everywhere, fixed before any run: PASS when the normal models' pooled 95% Wilson
+# interval of the share of noise inputs classified with confidence above the threshold lies above
+# MAJORITY and every contrast model's (an RBF network) lies below it; FAIL when the normal pooled
+# interval lies below MAJORITY or some contrast model's lies above it (the contrast is fooled
+# too, so the noise result does not single out linear models); else INCONCLUSIVE, also when no
+# contrast cell ran.
+MAJORITY = 0.5
+# The contrast's guard, fixed before any run: a contrast model counts only when its units are
+# confident on its own clean evaluation points, i.e. the 95% Wilson interval of the share of the
+# study's n_points clean test points whose largest confidence exceeds the threshold lies above
+# CONFIDENT_ON_DATA. A contrast never confident on real data says nothing about noise: one that
+# fails the guard (or whose clean share was not measured, results stored before it) can make the
+# claim neither PASS nor FAIL, only INCONCLUSIVE.
+CONFIDENT_ON_DATA = MAJORITY
 
 
 def strongest_attack(config: Any) -> str:
@@ -116,20 +131,68 @@ def deepfool_smaller(config: Any, results: Mapping[Cell, Any]) -> Finding:
                    least.points)
 
 
+def _side(rate: Rate, above: bool) -> Verdict:
+    """PASS when ``rate``'s 95% interval lies on the predicted side of ``MAJORITY`` (above, or
+    below), FAIL when it lies on the other, else INCONCLUSIVE."""
+    if (rate.ci_low > MAJORITY) if above else (rate.ci_high < MAJORITY):
+        return "PASS"
+    return "FAIL" if ((rate.ci_high < MAJORITY) if above else (rate.ci_low > MAJORITY)) \
+        else "INCONCLUSIVE"
+
+
+def _count(rate: Rate) -> str:
+    return f"{rate.percent()} ({rate.count}/{rate.n})"
+
+
+def _confident_on_data(contrast: Rubbish) -> bool:
+    """The guard stated at ``CONFIDENT_ON_DATA``."""
+    clean = contrast.clean_confident
+    return clean is not None and clean.ci_low > CONFIDENT_ON_DATA
+
+
+def _against(model: str, contrast: Rubbish) -> str:
+    """A contrast model's noise share and its clean share (counts, mean confidences), saying
+    why it does not count when it fails the guard."""
+    text = (f"{model} noise {_count(contrast.rubbish)} (mean confidence "
+            f"{100 * contrast.rubbish_confidence:.0f}%)")
+    clean = contrast.clean_confident
+    if clean is None:
+        return f"{text}; {model}'s confidence on clean test points was not measured: its units " \
+               "cannot be checked"
+    on_data = f"{_count(clean)} (mean confidence {100 * (contrast.clean_confidence or 0):.0f}%)"
+    if _confident_on_data(contrast):
+        return f"{text}, clean test points {on_data}"
+    return (f"{text}; {model} is confident on {on_data} of clean test points: its units say "
+            "nothing about noise")
+
+
 def rubbish_everywhere(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    """The rule stated at ``MAJORITY``, with the guard stated at ``CONFIDENT_ON_DATA``. The
+    value is the normal models' pooled share, unless a contrast model that passes the guard
+    decides the verdict (the highest noise share among those that do)."""
     boxes = {m: b for m, b in parts(results, "white-box").items() if b.group == NORMAL}
     if not boxes:
         return Finding("INCONCLUSIVE", math.nan, "no normal (not adversarially trained) model")
     pooled = Rate.pooled([b.rubbish for b in boxes.values()])
-    evidence = (f"noise inputs with confidence > {config.confidence:g}: pooled "
-                f"{pooled.percent()}; " + ", ".join(f"{m} {100 * b.rubbish.rate:.0f}% (mean "
-                                                    f"confidence {100 * b.rubbish_confidence:.0f}%)"
-                                                    for m, b in boxes.items()))
-    interval = (pooled.ci_low, pooled.ci_high, pooled.n)
-    if pooled.ci_low > MAJORITY:
-        return Finding("PASS", pooled.rate, evidence, *interval)
-    return Finding("FAIL" if pooled.ci_high < MAJORITY else "INCONCLUSIVE", pooled.rate, evidence,
-                   *interval)
+    contrast = parts(results, "contrast")
+    normal = ", ".join(f"{m} {100 * b.rubbish.rate:.0f}% ({b.rubbish.count}/{b.rubbish.n}, "
+                       f"mean confidence {100 * b.rubbish_confidence:.0f}%)"
+                       for m, b in boxes.items())
+    against = ", ".join(_against(m, c) for m, c in contrast.items())
+    evidence = (f"noise inputs with confidence > {config.confidence:g}: pooled {_count(pooled)}; "
+                f"{normal}; " + (f"RBF contrast: {against}" if contrast else "no RBF contrast"))
+    # the normal pool first, then each contrast model with its own verdict (INCONCLUSIVE when it
+    # fails the guard), and whether its noise share is read
+    rows = [(pooled, _side(pooled, above=True), True)] + [
+        (c.rubbish, _side(c.rubbish, above=False), True) if _confident_on_data(c)
+        else (c.rubbish, "INCONCLUSIVE", False) for c in contrast.values()]
+    verdict = all_of([v for _, v, _ in rows])
+    if not contrast and verdict != "FAIL":
+        verdict = "INCONCLUSIVE"
+    chosen = [row for row in deciding(rows, lambda row: row[1], verdict) if row[2]]
+    rate = pooled if not chosen or chosen[0] is rows[0] else max((r for r, *_ in chosen),
+                                                                 key=lambda r: r.rate)
+    return Finding(verdict, rate.rate, evidence, rate.ci_low, rate.ci_high, rate.n)
 
 
 CLAIMS = (
@@ -161,12 +224,18 @@ CLAIMS = (
           control="DeepFool's ρ_adv on the same points (the ratio's denominator)",
           minimum=f"{MIN_POINTS} test points per model"),
     Claim("rubbish-everywhere",
-          "Normal models put most Gaussian noise inputs confidently in some class",
-          "Goodfellow et al. 2014, §8",
-          "share of x ~ N(0, I) classified with confidence above the threshold, pooled over the "
-          "normal models",
-          f"95% interval above {MAJORITY:.0%} (FAIL: below)", rubbish_everywhere,
-          control="a fixed majority (no RBF model is tested as the paper's contrast)",
-          minimum="one normal model",
+          "Normal models put most Gaussian noise inputs confidently in some class; an RBF network "
+          "does not", "Goodfellow et al. 2014, §8",
+          "share of x ~ N(0, I) whose largest class confidence (softmax; for an RBF network its "
+          "unnormalised RBF unit) exceeds the threshold, pooled over the normal models, and per "
+          "contrast model",
+          f"normal pooled 95% interval above {MAJORITY:.0%} and every contrast model's below "
+          f"(FAIL: the normal interval below, or a contrast model's above); a contrast model "
+          f"counts only when confident on over {CONFIDENT_ON_DATA:.0%} of the clean test points "
+          f"(95% interval)", rubbish_everywhere,
+          control="the contrast models (an RBF network with units trained one-vs-rest by "
+                  "default) on the same noise inputs; INCONCLUSIVE without one, or with one "
+                  "unconfident on the clean test points",
+          minimum="one normal model and one contrast model confident on the data",
           theory="Linearity in high dimension"),
 )

@@ -33,13 +33,20 @@ class RobustnessConfig(StudyConfig):
     overshoot: float = Field(0.02, ge=0)
     n_noise: PositiveInt = 1000
     confidence: float = Field(0.5, gt=0, lt=1)
+    # measured only for the rubbish-class share (no white-box, transfer or ρ_adv cell): the
+    # contrast Goodfellow et al. (2014, §8) set against the linear models, an RBF network whose
+    # units are trained as independent class probabilities (see config.toml)
+    contrast: list[ModelSpec] = Field(default_factory=lambda: [
+        ModelSpec(name="rbf-net", params={"loss": "units"})])
 
     @model_validator(mode="after")
     def _check(self) -> RobustnessConfig:
         unique_labels(self.models, "models")
+        unique_labels(self.models + self.contrast, "models and contrast")
         unique_labels(self.attacks, "attacks")
         positive_budgets(self.eps, "eps")
         return self
 
     def model(self, label: str) -> ModelSpec:
-        return next(m for m in self.models if m.label == label)
+        """The spec labelled ``label``, of ``models`` or ``contrast``."""
+        return next(m for m in [*self.models, *self.contrast] if m.label == label)

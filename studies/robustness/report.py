@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,9 @@ from transfer import Cell, NotApplicable, Summary, Table
 from .claims import parts
 from .config import RobustnessConfig
 from .groups import NORMAL
-from .result import RobustnessResult, WhiteBox
+from .result import RobustnessResult, Rubbish, WhiteBox
+
+CONTRAST = "contrast"  # the training column of a contrast model (no white-box cell)
 
 
 def summarize(config: RobustnessConfig,
@@ -18,23 +21,59 @@ def summarize(config: RobustnessConfig,
     summary = Summary()
     boxes: dict[str, WhiteBox] = parts(results, "white-box")
     rows = parts(results, "transfer")
+    contrast: dict[str, Rubbish] = parts(results, "contrast")
     labels = [m.label for m in config.models]
-    if boxes:
-        shown = [m for m in labels if m in boxes]
+    against = [m.label for m in config.contrast if m.label in contrast]
+    shown = [m for m in labels if m in boxes]
+    if boxes or against:
+        listed = shown + against  # the contrast models last: their rubbish-class share only
+        noise = {**{m: (b.rubbish, b.rubbish_confidence) for m, b in boxes.items()},
+                 **{m: (c.rubbish, c.rubbish_confidence) for m, c in contrast.items()}}
+
+        def column(read: Any, missing: Any = math.nan) -> list[Any]:
+            return [read(boxes[m]) if m in boxes else missing for m in listed]
+
+        def clean(m: str, text: bool = False) -> Any:  # a contrast's, when it was measured
+            rate = boxes[m].clean_error if m in boxes else contrast[m].clean_error
+            return ("–" if text else math.nan) if rate is None else (
+                rate.percent() if text else rate.rate)
+
+        def confident(m: str) -> float:  # a contrast's share of confident clean test points
+            share = contrast[m].clean_confident if m in contrast else None
+            return math.nan if share is None else share.rate
+
         table: dict[str, list[Any]] = {
-            "model": shown, "training": [boxes[m].group for m in shown],
-            "clean_error": [boxes[m].clean_error.rate for m in shown],
-            "rho_adv": [boxes[m].rho_adv for m in shown],
-            "rho_adv_fgsm": [boxes[m].rho_adv_fgsm for m in shown],
-            "fgsm_to_deepfool": [boxes[m].fgsm_to_deepfool for m in shown],
-            "fgsm_eps90": [boxes[m].fgsm_reach.eps for m in shown],
-            "rho_adv_fgsm90": [boxes[m].fgsm_reach.rho_fgsm for m in shown],
-            "fgsm90_over_deepfool": [boxes[m].fgsm_reach.ratio for m in shown],
-            "fgsm90_over_deepfool_ci_low": [boxes[m].fgsm_reach.ratio_ci_low for m in shown],
-            "fgsm90_over_deepfool_ci_high": [boxes[m].fgsm_reach.ratio_ci_high for m in shown],
-            "rubbish_share": [boxes[m].rubbish.rate for m in shown],
-            "rubbish_confidence": [boxes[m].rubbish_confidence for m in shown]}
-        summary.tables["robustness"] = Table(table, "robustness of each model")
+            "model": listed, "training": column(lambda b: b.group, CONTRAST),
+            "clean_error": [clean(m) for m in listed],
+            "rho_adv": column(lambda b: b.rho_adv),
+            "rho_adv_fgsm": column(lambda b: b.rho_adv_fgsm),
+            "fgsm_to_deepfool": column(lambda b: b.fgsm_to_deepfool),
+            "fgsm_eps90": column(lambda b: b.fgsm_reach.eps),
+            "rho_adv_fgsm90": column(lambda b: b.fgsm_reach.rho_fgsm),
+            "fgsm90_over_deepfool": column(lambda b: b.fgsm_reach.ratio),
+            "fgsm90_over_deepfool_ci_low": column(lambda b: b.fgsm_reach.ratio_ci_low),
+            "fgsm90_over_deepfool_ci_high": column(lambda b: b.fgsm_reach.ratio_ci_high),
+            "rubbish_share": [noise[m][0].rate for m in listed],
+            "rubbish_confidence": [noise[m][1] for m in listed],
+            "clean_confident_share": [confident(m) for m in listed]}
+        summary.tables["robustness"] = Table(table, "robustness of each model (a contrast "
+                                                    "model: its rubbish-class share, and its "
+                                                    "clean error and confident share only)")
+        summary.terminal.append(Table(
+            {"model": listed, "training": table["training"],
+             "clean error": [clean(m, text=True) for m in listed],
+             "ρ_adv DeepFool": column(lambda b: f"{b.rho_adv:.3f}", "–"),
+             "ρ_adv FGSM": column(lambda b: f"{b.rho_adv_fgsm:.3f}", "–"),
+             "ρ_adv FGSM 90%": column(lambda b: f"{b.fgsm_reach.rho_fgsm:.3f}", "–"),
+             f"noise conf. > {config.confidence:g}": [f"{100 * noise[m][0].rate:.0f}%"
+                                                      for m in listed],
+             f"clean conf. > {config.confidence:g}": [
+                 "–" if math.isnan(confident(m)) else f"{100 * confident(m):.0f}%"
+                 for m in listed]},
+            "robustness: clean error, DeepFool and FGSM ρ_adv (per point; at the eps that "
+            "misclassifies 90%), rubbish-class share (a contrast model: that, and its share "
+            "of confident clean test points)", keys=1))
+    if boxes:
         errors: dict[str, list[Any]] = {"model": [], "attack": [], "eps": [], "error": [],
                                         "ci_low": [], "ci_high": []}
         for model in shown:
@@ -48,16 +87,6 @@ def summarize(config: RobustnessConfig,
         summary.figures["error_curves"] = error_figure(config, {m: boxes[m] for m in shown})
         summary.figures["rho_adv"] = rho_figure({m: boxes[m] for m in shown})
         summary.key_figure = "error_curves"
-        summary.terminal.append(Table(
-            {"model": shown, "training": table["training"],
-             "clean error": [boxes[m].clean_error.percent() for m in shown],
-             "ρ_adv DeepFool": [f"{boxes[m].rho_adv:.3f}" for m in shown],
-             "ρ_adv FGSM": [f"{boxes[m].rho_adv_fgsm:.3f}" for m in shown],
-             "ρ_adv FGSM 90%": [f"{boxes[m].fgsm_reach.rho_fgsm:.3f}" for m in shown],
-             f"noise conf. > {config.confidence:g}": [f"{100 * boxes[m].rubbish.rate:.0f}%"
-                                                      for m in shown]},
-            "robustness: clean error, DeepFool and FGSM ρ_adv (per point; at the eps that "
-            "misclassifies 90%), rubbish-class share", keys=1))
         summary.terminal.append(Table(
             {"model": shown, **{f"{a.label} eps {e:g}": [
                 f"{100 * boxes[m].errors[a.label][i].rate:.0f}%" for m in shown]

@@ -45,15 +45,41 @@ class WhiteBox(_Part):
         return metrics
 
 
+class Rubbish(_Part):
+    """A contrast model: the rubbish-class measures on the noise inputs, and the same share on
+    the study's clean test points (whether its units are confident on real data at all; absent
+    in results stored before it was measured), with its clean error there."""
+
+    rubbish: Rate  # noise inputs put in a class with confidence above the threshold
+    rubbish_confidence: float  # mean over the noise inputs of the largest class confidence
+    clean_confident: Rate | None = None  # clean test points with confidence above the threshold
+    clean_confidence: float | None = None  # mean over them of the largest class confidence
+    clean_error: Rate | None = None  # misclassified clean test points
+
+    def metrics(self) -> dict[str, float]:
+        metrics = {"rubbish_share": self.rubbish.rate,
+                   "rubbish_confidence": self.rubbish_confidence}
+        if self.clean_confident is not None and self.clean_confidence is not None:
+            metrics.update({"clean_confident_share": self.clean_confident.rate,
+                            "clean_confidence": self.clean_confidence})
+        if self.clean_error is not None:
+            metrics["clean_error"] = self.clean_error.rate
+        return metrics
+
+
 class RobustnessResult(CellResult):
-    """A ``white-box`` cell (``white_box``) or a ``transfer`` cell (``transfer``: target label
-    -> its error rate on the source's adversarial examples)."""
+    """A ``white-box`` cell (``white_box``), a ``transfer`` cell (``transfer``: target label
+    -> its error rate on the source's adversarial examples) or a ``contrast`` cell
+    (``contrast``)."""
 
     eps: list[float] = Field(default_factory=list)
     white_box: WhiteBox | None = None
     transfer: dict[str, Rate] | None = None
+    contrast: Rubbish | None = None
 
     def metrics(self) -> dict[str, float]:
         if self.white_box is not None:
             return self.white_box.metrics(self.eps)
+        if self.contrast is not None:
+            return self.contrast.metrics()
         return {f"error.{target}": rate.rate for target, rate in (self.transfer or {}).items()}

@@ -1,6 +1,8 @@
 """Constructed robustness results: a normal mlp and its FGSM-trained twin on 300 test points,
-white-box error rates, FGSM's and DeepFool's ρ_adv, transfer both ways, and rubbish-class shares.
-Each claim's three cases change one input of the shared builder."""
+white-box error rates, FGSM's and DeepFool's ρ_adv, transfer both ways, and rubbish-class shares
+(the normal mlp's and an RBF contrast's). Each claim's three cases change one input of the shared
+builder; ``CONTRAST`` holds the rubbish-everywhere cases the contrast decides (the contrast
+confident on 285 of the 300 clean test points unless a case says otherwise)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from transfer import Cell, Rate, wilson_interval
 from transfer.studies.robustness.config import NAME, RobustnessConfig
 from transfer.studies.robustness.fgsm_reach import FgsmReach
-from transfer.studies.robustness.result import RobustnessResult, WhiteBox
+from transfer.studies.robustness.result import RobustnessResult, Rubbish, WhiteBox
 
 STUDY = "robustness"
 N = 300
@@ -35,11 +37,14 @@ def _box(group: str, pgd_errors: int, reach: FgsmReach, rubbish: int) -> WhiteBo
 
 def _case(trained_error: int = 60, forward: int = 40, backward: int = 90,
           reach: tuple[float, float, float, int] = (3.0, 2.6, 3.4, N),
-          rubbish: int = 900) -> tuple[Any, dict[Cell, RobustnessResult]]:
+          rubbish: int = 900, contrast: int | None = 0, clean: int | None = 285
+          ) -> tuple[Any, dict[Cell, RobustnessResult]]:
     """``trained_error``: the FGSM-trained twin's PGD errors of 300 at eps 0.1 (the normal
     mlp's: 170); ``forward``/``backward``: errors transferred normal → trained and back;
     ``reach``: FGSM/DeepFool ρ ratio, its interval and points, for both models; ``rubbish``:
-    the normal mlp's confident noise inputs of 1,000."""
+    the normal mlp's confident noise inputs of 1,000; ``contrast``: the rbf-net contrast's
+    (``None``: no contrast cell ran); ``clean``: its confident clean test points of 300
+    (``None``: not measured, a result stored before the guard)."""
     config = RobustnessConfig.model_validate({
         "eps": [0.1], "attacks": [{"name": "pgd", "params": {"steps": 10}}],
         "models": [{"name": "mlp"}, {"name": "mlp", "label": "mlp-fgsm", "params": {
@@ -55,6 +60,12 @@ def _case(trained_error: int = 60, forward: int = 40, backward: int = 90,
             eps=[0.1], white_box=boxes[model])
         results[Cell.make(NAME, part="transfer", model=model)] = RobustnessResult(
             transfer=transfer[model])
+    if contrast is not None:
+        results[Cell.make(NAME, part="contrast", model="rbf-net")] = RobustnessResult(
+            contrast=Rubbish(rubbish=_rate(contrast, 1000), rubbish_confidence=0.01,
+                             clean_confident=None if clean is None else _rate(clean),
+                             clean_confidence=None if clean is None else 0.9,
+                             clean_error=_rate(12)))
     return config, results
 
 
@@ -79,4 +90,19 @@ CASES = {
         "FAIL": lambda: _case(rubbish=300),
         "INCONCLUSIVE": lambda: _case(rubbish=510),  # 51.0% [47.9, 54.1]
     },
+}
+
+# rubbish-everywhere with the normal models' share clearly above 50% (900 of 1,000): the RBF
+# contrast decides the verdict
+CONTRAST = {
+    "PASS": lambda: _case(contrast=0),
+    "FAIL": lambda: _case(contrast=700),  # the contrast is fooled too: 70.0% [67.1, 72.7]
+    "INCONCLUSIVE": lambda: _case(contrast=None),  # no contrast cell ran
+    "INCONCLUSIVE, undecided contrast": lambda: _case(contrast=490),  # 49.0% [45.9, 52.1]
+    # the guard: a contrast unconfident on the clean test points says nothing about noise, so
+    # neither its 0% nor its 70% on noise decides (the value is the normal pooled share)
+    "INCONCLUSIVE, contrast unconfident on data": lambda: _case(contrast=0, clean=0),
+    "INCONCLUSIVE, contrast unconfident on data, fooled": lambda: _case(contrast=700, clean=0),
+    "INCONCLUSIVE, contrast at chance on data": lambda: _case(clean=160),  # 53.3% [47.7, 58.9]
+    "INCONCLUSIVE, clean share not measured": lambda: _case(clean=None),
 }

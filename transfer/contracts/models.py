@@ -1,8 +1,9 @@
 """The model contract (its adapters: ``torch_model.TorchModel``, ``sklearn_model.SklearnModel``).
 
 A model is built from its family's parameters, trained by ``fit(dataset, seed)`` and answers
-``logits(x)`` / ``predict(x)`` on tensors. ``capabilities`` says what attacks may use:
-``"gradients"`` (``logits`` is differentiable) and ``"decision"`` (labels; every model has it).
+``logits(x)`` / ``predict(x)`` on tensors (and ``confidences(x)``, each class's confidence in
+[0, 1]). ``capabilities`` says what attacks may use: ``"gradients"`` (``logits`` is
+differentiable) and ``"decision"`` (labels; every model has it).
 A trained model handed out by the cache is read-only (``read_only``): it is shared by every cell
 of a process, so it cannot be moved, and a study that needs a changed copy takes ``module_copy``.
 """
@@ -60,6 +61,12 @@ class Model(ABC):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores, shape ``(n, n_classes)``; differentiable when the model has gradients."""
         raise NotImplementedError(f"{type(self).__name__} is decision-only: it has no logits")
+
+    def confidences(self, x: torch.Tensor) -> torch.Tensor:
+        """Each class's confidence in [0, 1] for ``x``, shape ``(n, n_classes)``: by default the
+        softmax of ``logits``; a model whose class outputs are independent units (an RBF unit per
+        class) returns them unnormalised. Needs logits; callers use ``torch.no_grad``."""
+        return torch.softmax(self.logits(x), dim=1)
 
     @abstractmethod
     def predict(self, x: torch.Tensor) -> torch.Tensor:

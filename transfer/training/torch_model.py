@@ -92,6 +92,12 @@ class TorchModel(Model):
         """Data-dependent initialisation before training (default: the layers' own)."""
         return None
 
+    def training_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """What clean training minimises and early stopping reads on the held-out split, from
+        the network's logits (mean over the batch): their cross-entropy by default. Not the loss
+        attacks differentiate (``loss``); adversarial training's objective stays cross-entropy."""
+        return nn.functional.cross_entropy(logits, y)
+
     def network(self, input_shape: tuple[int, ...], n_classes: int,
                 inner: nn.Module | None = None) -> nn.Module:
         """``build``'s network (or ``inner``), after the input normalization when there is one."""
@@ -167,7 +173,7 @@ class TorchModel(Model):
                 batch = order[start : start + p["batch_size"]]
                 optimizer.zero_grad(set_to_none=True)
                 if examples is None:
-                    loss = nn.functional.cross_entropy(net(x_train[batch]), y_train[batch])
+                    loss = self.training_loss(net(x_train[batch]), y_train[batch])
                 else:
                     loss, adversarial = examples.objective(
                         x_train[batch], y_train[batch], seed=(seed * 1009 + epoch) * 100_003
@@ -178,7 +184,7 @@ class TorchModel(Model):
                 sums["train_loss"] += loss.item() * len(batch)
             net.eval()
             with torch.no_grad():
-                valid_loss = (nn.functional.cross_entropy(net(x_valid), y_valid).item()
+                valid_loss = (self.training_loss(net(x_valid), y_valid).item()
                               if len(y_valid) else math.nan)
             measured = {"train_loss": sums["train_loss"] / len(order), "valid_loss": valid_loss}
             if examples is not None:
