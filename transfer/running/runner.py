@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..contracts.cell import Cell, stable_hash
 from ..contracts.claims import Claim, Finding, add_to_summary, check
 from ..contracts.context import Context
+from ..contracts.data import default_cache_dir
 from ..contracts.executors import Executor, Outcome
 from ..contracts.headlines import Headline, Measured, measure
 from ..contracts.headlines import add_to_summary as add_headlines
@@ -28,7 +29,7 @@ from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_
 from ..tracking.tracker import Tracker
 from ..tracking.write_queue import WriteQueue
 from ..tracking.writer import Writer, log_figure, record_cell, shared_writer
-from ..training.model_cache import ModelCache, default_cache_dir
+from ..training.model_cache import ModelCache
 from ..training.progress import Listener, listening
 from .garbage_collection import fewer_collections
 from .preflight import artifacts_writable, preflight

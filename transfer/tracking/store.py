@@ -23,6 +23,8 @@ from filelock import FileLock  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
+from .empty_store import copy_empty_store, keep_empty_store  # noqa: E402
+
 HEALTH_TIMEOUT_SECONDS = 5.0
 
 
@@ -147,7 +149,8 @@ def _check_server(uri: str) -> None:
 def connect(uri: str) -> MlflowClient:
     """A client for the store at ``uri`` that has checked the store answers: a server's
     ``/health`` within seconds; a SQLite file created (and migrated) under a file lock, so that
-    studies started together on a new store do not race on MLflow's migrations."""
+    studies started together on a new store do not race on MLflow's migrations. A new SQLite
+    store is a copy of the empty store this MLflow version made first (``empty_store``)."""
     database = sqlite_path(uri)
     if database is None:
         if uri.startswith(("http://", "https://")):
@@ -156,10 +159,20 @@ def connect(uri: str) -> MlflowClient:
     else:
         database.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{database}.lock"):  # creating the stores runs MLflow's migrations
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            client.search_experiments(max_results=1)
-            client.search_registered_models(max_results=1)
+            new = not database.exists()
+            copied = new and copy_empty_store(database)
+            client = _opened(uri)
+            if new and not copied:
+                keep_empty_store(database)
     return cast(MlflowClient, _Guarded(client, uri))
+
+
+def _opened(uri: str) -> MlflowClient:
+    """A client of the SQLite store ``uri``, both its stores (runs, models) created or checked."""
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.search_experiments(max_results=1)
+    client.search_registered_models(max_results=1)
+    return client
 
 
 def best_effort(call: Callable[[], Any]) -> Any:

@@ -24,7 +24,7 @@ import torch
 from filelock import FileLock
 
 from ..contracts.cell import stable_hash
-from ..contracts.data import Dataset
+from ..contracts.data import Dataset, default_cache_dir
 from ..contracts.models import Model
 from ..contracts.specs import ModelSpec
 from .progress import training
@@ -32,15 +32,6 @@ from .progress import training
 CACHE_FORMAT = 1
 RECORD = "record.json"
 logger = logging.getLogger("transfer")
-
-
-def default_cache_dir() -> Path:
-    """``TRANSFER_CACHE_DIR``, else ``$XDG_CACHE_HOME/transfer``, else ``~/.cache/transfer``."""
-    configured = os.environ.get("TRANSFER_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "transfer"
 
 
 @dataclass
