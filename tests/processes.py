@@ -76,11 +76,18 @@ class MlflowServer:
 
 def transfer_command(*args: str, env: dict[str, str] | None = None,
                      cwd: Path | None = None) -> subprocess.Popen[str]:
-    """``python -m transfer ARGS`` started in the background, output captured."""
+    """``python -m transfer ARGS`` started in the background, output captured, Ctrl-C (SIGINT)
+    handled as from a terminal even when the tests run in a background job, whose children
+    inherit SIGINT ignored."""
     return subprocess.Popen(
         [sys.executable, "-m", "transfer", *args], cwd=cwd, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
+        preexec_fn=_interrupts_as_from_a_terminal,
     )
+
+
+def _interrupts_as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_finished_cells(uri: str, count: int, process: subprocess.Popen[str],

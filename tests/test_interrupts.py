@@ -35,7 +35,7 @@ class SlowFGSM(FGSM):
     """FGSM that takes a moment, so that a test can interrupt a study mid-way."""
 
     def __call__(self, model, x, y, eps, *, bounds, seed=0):
-        time.sleep(0.8)  # 12 cells: ~10 s, so that the writes (a moment behind) show it mid-way
+        time.sleep(0.4)
         return super().__call__(model, x, y, eps, bounds=bounds, seed=seed)
 
 
