@@ -1,5 +1,5 @@
 """A new SQLite store without MLflow's migrations: MLflow builds a store by running every schema
-migration since its first version (about 1.5 s, before a study can record anything), so the
+migration since its first version (0.7 to 1.4 s here, before a study can record anything), so the
 first new store of an MLflow version is kept, still empty, in the cache folder, and every later
 new store is a copy of it. A copy differs from what MLflow would build only in its default
 experiment (its artifact folder and times), which is set as MLflow sets it. A copy that MLflow
