@@ -35,8 +35,7 @@ def robust_accuracy_d_r(config: Any, results: Mapping[Cell, Any]) -> Measured:
     d_r, d = _done(results, "D_R"), _done(results, "D")
     if d_r is None:
         return Measured(math.nan, "needs D_R in sets")
-    norm = d_r.evaluation_norm or config.evaluation.params.get("norm")
-    text = (f"{threat_model(config.evaluation.label, norm, config.eps)}: D_R / std "
+    text = (f"{threat_model(config, [d_r])}: D_R / std "
             f"{d_r.robust.percent()} (clean {100 * d_r.clean.rate:.0f}%)")
     if d is not None:
         text += f", D / std {d.robust.percent()} (clean {100 * d.clean.rate:.0f}%)"

@@ -20,13 +20,6 @@ def _training(name: str) -> str:
     return TRAINING.get(name, "std")
 
 
-def _threat(config: NonRobustFeaturesConfig, rows: list[NonRobustResult]) -> str:
-    """The robust test: the evaluation attack, its norm (as the results recorded it) and eps."""
-    norm = next((r.evaluation_norm for r in rows if r.evaluation_norm),
-                config.evaluation.params.get("norm"))
-    return threat_model(config.evaluation.label, norm, config.eps)
-
-
 def _construction_text(built: Construction | None) -> str:
     if built is None:
         return ""
@@ -73,7 +66,7 @@ def summarize(config: NonRobustFeaturesConfig,
         "evaluation_gradients_min": [r.eval_gradients_min for r in rows],
         "sha256": [b.sha256 if b else "" for b in built],
     }, "clean and robust test accuracy per training set, and how each set was built")
-    robust_name = _threat(config, rows)
+    robust_name = threat_model(config, rows)
     summary.terminal.append(Table({
         "set": shown, "training": [_training(s) for s in shown],
         "clean accuracy": [r.clean.percent() for r in rows],
@@ -132,7 +125,7 @@ def bars_figure(config: NonRobustFeaturesConfig, shown: list[str],
     axes.bar(at - 0.2, [100 * r.rate for r in clean], 0.4, label="clean (std) accuracy",
              yerr=100 * np.array(_errors(clean)), capsize=3, color="C0")
     axes.bar(at + 0.2, [100 * r.rate for r in robust], 0.4,
-             label=f"robust accuracy ({_threat(config, rows)})",
+             label=f"robust accuracy ({threat_model(config, rows)})",
              yerr=100 * np.array(_errors(robust)), capsize=3, color="C3")
     axes.axhline(100 / rows[0].n_classes, color="gray", ls=":", lw=1, label="chance")
     axes.set_xticks(at, [f"{s} / {_training(s)}" for s in shown], fontsize=8)

@@ -4,6 +4,7 @@ what building its training set measured, and a few example images for the grid."
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -13,8 +14,12 @@ from transfer import CellResult, Rate
 NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
 
 
-def threat_model(label: str, norm: str | None, eps: float) -> str:
-    """The robust test as text: the attack's label, its norm (when known) and eps."""
+def threat_model(config: Any, results: list[NonRobustResult]) -> str:
+    """The robust test as text: the evaluation attack's label, its norm (as the results
+    recorded it, else as the config names it; left out when neither does) and eps."""
+    label, eps = config.evaluation.label, config.eps
+    norm = next((r.evaluation_norm for r in results if r.evaluation_norm),
+                config.evaluation.params.get("norm"))
     if norm is None:
         return f"{label} at eps {eps:g}"
     return f"{label}, {NORM_NAMES.get(norm, norm)} eps {eps:g}"

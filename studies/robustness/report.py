@@ -27,16 +27,13 @@ def summarize(config: RobustnessConfig,
     shown = [m for m in labels if m in boxes]
     if boxes or against:
         listed = shown + against  # the contrast models last: their rubbish-class share only
-        noise = {**{m: (b.rubbish, b.rubbish_confidence) for m, b in boxes.items()},
-                 **{m: (c.rubbish, c.rubbish_confidence) for m, c in contrast.items()}}
+        # both kinds of part hold the rubbish-class measures and the clean error (a contrast's
+        # None in results stored before it was measured)
+        measured: dict[str, WhiteBox | Rubbish] = {**boxes, **contrast}
+        clean = [measured[m].clean_error for m in listed]
 
         def column(read: Any, missing: Any = math.nan) -> list[Any]:
             return [read(boxes[m]) if m in boxes else missing for m in listed]
-
-        def clean(m: str, text: bool = False) -> Any:  # a contrast's, when it was measured
-            rate = boxes[m].clean_error if m in boxes else contrast[m].clean_error
-            return ("–" if text else math.nan) if rate is None else (
-                rate.percent() if text else rate.rate)
 
         def confident(m: str) -> float:  # a contrast's share of confident clean test points
             share = contrast[m].clean_confident if m in contrast else None
@@ -44,7 +41,7 @@ def summarize(config: RobustnessConfig,
 
         table: dict[str, list[Any]] = {
             "model": listed, "training": column(lambda b: b.group, CONTRAST),
-            "clean_error": [clean(m) for m in listed],
+            "clean_error": [math.nan if r is None else r.rate for r in clean],
             "rho_adv": column(lambda b: b.rho_adv),
             "rho_adv_fgsm": column(lambda b: b.rho_adv_fgsm),
             "fgsm_to_deepfool": column(lambda b: b.fgsm_to_deepfool),
@@ -53,19 +50,19 @@ def summarize(config: RobustnessConfig,
             "fgsm90_over_deepfool": column(lambda b: b.fgsm_reach.ratio),
             "fgsm90_over_deepfool_ci_low": column(lambda b: b.fgsm_reach.ratio_ci_low),
             "fgsm90_over_deepfool_ci_high": column(lambda b: b.fgsm_reach.ratio_ci_high),
-            "rubbish_share": [noise[m][0].rate for m in listed],
-            "rubbish_confidence": [noise[m][1] for m in listed],
+            "rubbish_share": [measured[m].rubbish.rate for m in listed],
+            "rubbish_confidence": [measured[m].rubbish_confidence for m in listed],
             "clean_confident_share": [confident(m) for m in listed]}
         summary.tables["robustness"] = Table(table, "robustness of each model (a contrast "
                                                     "model: its rubbish-class share, and its "
                                                     "clean error and confident share only)")
         summary.terminal.append(Table(
             {"model": listed, "training": table["training"],
-             "clean error": [clean(m, text=True) for m in listed],
+             "clean error": ["–" if r is None else r.percent() for r in clean],
              "ρ_adv DeepFool": column(lambda b: f"{b.rho_adv:.3f}", "–"),
              "ρ_adv FGSM": column(lambda b: f"{b.rho_adv_fgsm:.3f}", "–"),
              "ρ_adv FGSM 90%": column(lambda b: f"{b.fgsm_reach.rho_fgsm:.3f}", "–"),
-             f"noise conf. > {config.confidence:g}": [f"{100 * noise[m][0].rate:.0f}%"
+             f"noise conf. > {config.confidence:g}": [f"{100 * measured[m].rubbish.rate:.0f}%"
                                                       for m in listed],
              f"clean conf. > {config.confidence:g}": [
                  "–" if math.isnan(confident(m)) else f"{100 * confident(m):.0f}%"

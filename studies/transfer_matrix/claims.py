@@ -62,15 +62,16 @@ def _noise(config: TransferMatrixConfig) -> str | None:
 
 def _outcomes(done: Done, attack: str | None = None, eps: float | None = None,
               pairs: set[tuple[str, str]] | None = None, targets: set[str] | None = None,
-              exclude: str | None = None) -> list[str]:
-    """The per-point transfer outcomes of the cells and targets selected."""
-    return [outcome.transferred
+              exclude: str | None = None, of: str = "transferred") -> list[str]:
+    """The per-point transfer outcomes of the cells and targets selected (``of``:
+    ``"matched_transferred"``, the same on a minimal attack's size-matched noise)."""
+    return [getattr(outcome, of)
             for (source, label, at), result in done.items()
             if (attack is None or label == attack) and (eps is None or at == eps)
             and label != exclude
             for target, outcome in result.targets.items()
             if (pairs is None or (source, target) in pairs)
-            and (targets is None or target in targets) and outcome.transferred]
+            and (targets is None or target in targets) and getattr(outcome, of)]
 
 
 def compare(a: list[str], b: list[str], level: float = 0.95) -> ClusteredDifference | None:
@@ -112,13 +113,6 @@ def _size(done: Done, attack: str, eps: float, sources: set[str]) -> float:
     return sum(sizes) / len(sizes) if sizes else math.nan
 
 
-def _matched(done: Done, attack: str, eps: float) -> list[str]:
-    """A minimal attack's size-matched noise outcomes, on the same cells and targets."""
-    return [outcome.matched_transferred
-            for (_, label, at), result in done.items() if label == attack and at == eps
-            for outcome in result.targets.values() if outcome.matched_transferred]
-
-
 def beats_noise(config: TransferMatrixConfig,
                 results: Mapping[Cell, TransferMatrixResult | NotApplicable]) -> Finding:
     """Per (attack, eps), the attack's pooled transfer minus its control's on the same points: a
@@ -130,7 +124,7 @@ def beats_noise(config: TransferMatrixConfig,
         for eps in config.eps:
             sources = {s for s, a, at in done if a == attack and at == eps}
             pairs = {(s, t) for s in sources for t in config.target_labels()}
-            matched = _matched(done, attack, eps)
+            matched = _outcomes(done, attack, eps, of="matched_transferred")
             if matched:
                 difference = compare(_outcomes(done, attack, eps), matched)
                 control = "its size-matched noise"

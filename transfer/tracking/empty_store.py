@@ -12,9 +12,10 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from mlflow import MlflowClient
 from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
 from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
 from mlflow.version import VERSION
@@ -22,6 +23,7 @@ from mlflow.version import VERSION
 from ..contracts.data import default_cache_dir
 
 logger = logging.getLogger("transfer")
+Opened = TypeVar("Opened")  # what ``opens`` gives: the client of the new store
 
 
 def empty_store() -> Path:
@@ -43,14 +45,14 @@ def keep_empty_store(database: Path) -> None:
         logger.debug("the empty store was not kept: %s", error)
 
 
-def copy_empty_store(database: Path) -> bool:
+def copy_empty_store(database: Path, opens: Callable[[], Opened]) -> Opened | None:
     """Create the new store ``database`` as a copy of the kept empty store, its default
-    experiment's artifact folder and times as MLflow would set them here and now; False (and
-    nothing created) when there is no kept store or MLflow does not accept the copy."""
+    experiment's artifact folder and times as MLflow would set them here and now, opened by
+    ``opens`` (which raises when MLflow does not accept it) and returned; None (and nothing
+    created) when there is no kept store or MLflow does not accept the copy."""
     kept = empty_store()
     if not kept.is_file():
-        return False
-    uri = f"sqlite:///{database}"
+        return None
     try:
         with sqlite3.connect(kept) as source, sqlite3.connect(database) as target:
             source.backup(target)
@@ -60,12 +62,9 @@ def copy_empty_store(database: Path) -> bool:
             target.execute("UPDATE experiments SET artifact_location = ?, creation_time = ?, "
                            "last_update_time = ? WHERE experiment_id = 0",
                            (location, now, now))
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        client.search_experiments(max_results=1)  # MLflow checks the schema's version
-        client.search_registered_models(max_results=1)
-        return True
+        return opens()  # MLflow checks the schema's version
     except Exception as error:  # a damaged or foreign file: MLflow builds the store instead
         logger.debug("the kept empty store %s was not usable: %s", kept, error)
         database.unlink(missing_ok=True)
         kept.unlink(missing_ok=True)
-        return False
+        return None

@@ -160,9 +160,9 @@ def connect(uri: str) -> MlflowClient:
         database.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{database}.lock"):  # creating the stores runs MLflow's migrations
             new = not database.exists()
-            copied = new and copy_empty_store(database)
-            client = _opened(uri)
-            if new and not copied:
+            copied = copy_empty_store(database, lambda: _opened(uri)) if new else None
+            client = copied or _opened(uri)
+            if new and copied is None:
                 keep_empty_store(database)
     return cast(MlflowClient, _Guarded(client, uri))
 
