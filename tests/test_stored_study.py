@@ -15,13 +15,8 @@ from transfer.cli.config_files import read_default_config
 from transfer.contracts.results import encode
 from transfer.plugging.plugin_manager import load_registry
 from transfer.studies.transfer_matrix import TransferMatrix
-from transfer.tracking.cell_runs import (
-    CELL_KEY,
-    NOT_APPLICABLE_TAG,
-    PARENT,
-    RESULT_FILE,
-    metric_key,
-)
+from transfer.tracking.cell_record import metric_key
+from transfer.tracking.cell_runs import CELL_KEY, NOT_APPLICABLE_TAG, PARENT, RESULT_FILE
 
 
 def _same(stored: float, computed: float) -> bool:

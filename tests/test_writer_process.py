@@ -19,13 +19,8 @@ import pytest
 from transfer.contracts.cell import Cell
 from transfer.contracts.executors import Outcome
 from transfer.contracts.results import NotApplicable
-from transfer.tracking.cell_runs import (
-    CELL_KEY,
-    NOT_APPLICABLE_TAG,
-    RESULT_FILE,
-    CellRecord,
-    cell_record,
-)
+from transfer.tracking.cell_record import CellRecord, cell_record
+from transfer.tracking.cell_runs import CELL_KEY, NOT_APPLICABLE_TAG, RESULT_FILE
 from transfer.tracking.store import TrackingUnavailable
 from transfer.tracking.tracker import Tracker
 from transfer.tracking.writer import (
@@ -69,7 +64,7 @@ def test_a_cell_written_by_the_writer_process_is_the_one_the_driver_would_write(
     na = Outcome(tree, NotApplicable(reason="needs a tree"), None, [], 1, 2)
     done = CellRecord("k1", "pgd eps=0.2", [("attack", "pgd"), ("eps", "0.2")], 3, 4, None,
                       [("rate", 0.25, 0), ("curve", 0.5, 7)], {"format": 1, "rate": 0.25}, "")
-    ids = [writer.call(record_cell, uri, experiment, parent, record, [], [])
+    ids = [writer.call(record_cell, uri, experiment, parent, record, [])
            for record in (cell_record(failed, 1), cell_record(na, 1), done)]
     assert ids[1] is None, "an n/a cell is a tag of the study's run"
     run = tracker.client.get_run(ids[0])
@@ -151,6 +146,7 @@ def test_a_summary_s_figures_are_all_logged_those_that_do_not_pickle_by_the_driv
 
     from transfer.contracts.summary import Summary
     from transfer.running.runner import _log_summary
+    from transfer.tracking.remote_tracker import RemoteTracker
 
     def figure(label: str, formatter: bool) -> Figure:
         drawn = Figure()
@@ -165,6 +161,47 @@ def test_a_summary_s_figures_are_all_logged_those_that_do_not_pickle_by_the_driv
     parent = tracker.client.create_run(tracker.experiment("figures")).info.run_id
     names = ["lambda-first", "plain", "lambda-late", "last"]
     summary = Summary(figures={name: figure(name, "lambda" in name) for name in names})
-    _log_summary(tracker, shared_writer(), parent, summary)
+    _log_summary(RemoteTracker(shared_writer(), uri), parent, summary)
     logged = {a.path for a in tracker.client.list_artifacts(parent, "figures")}
     assert logged == {f"figures/{name}.png" for name in names}
+
+
+def test_a_figure_drawn_by_the_driver_is_the_file_mlflow_would_log(tmp_path):
+    from matplotlib.figure import Figure
+
+    from transfer.contracts.summary import Summary
+    from transfer.running.runner import _log_summary
+    from transfer.tracking.remote_tracker import RemoteTracker
+
+    drawn = Figure()
+    drawn.subplots().plot([0, 1, 2], [2, 0, 1], label="drawn")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri)
+    ours, theirs = (tracker.client.create_run(tracker.experiment("png")).info.run_id
+                    for _ in range(2))
+    _log_summary(RemoteTracker(shared_writer(), uri), ours, Summary(figures={"one": drawn}))
+    tracker.client.log_figure(theirs, drawn, "figures/one.png")  # MLflow's own
+    files = [Path(tracker.client.download_artifacts(run, "figures/one.png", str(tmp_path / run)))
+             for run in (ours, theirs)]
+    assert files[0].read_bytes() == files[1].read_bytes()
+
+
+DRIVER_IMPORTS = '''
+import sys
+from transfer import run_study
+done = run_study({"study": "transfer-matrix", "n_points": 20, "eps": [0.1], "attacks": ["fgsm"],
+                  "models": ["logreg", {"name": "softmax", "params": {"epochs": 2}}]},
+                 tracking_uri=sys.argv[1], cache_dir=sys.argv[2])
+print(len(done.results))
+print(sorted(m for m in ("mlflow", "sqlalchemy") if m in sys.modules))
+'''
+
+
+def test_the_driver_of_a_study_never_imports_mlflow(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ran = subprocess.run([sys.executable, "-c", DRIVER_IMPORTS, uri, str(tmp_path / "cache")],
+                         capture_output=True, text=True, check=True)
+    cells, imported = ran.stdout.strip().splitlines()[-2:]
+    assert imported == "[]", "the writer process alone imports it"
+    runs = Tracker(uri).client.search_runs(["1"], "tags.`transfer.role` = 'cell'")
+    assert len(runs) == int(cells) > 0 and all(run.info.status == "FINISHED" for run in runs)

@@ -15,11 +15,7 @@ import click
 from .common import PLUGINS_DIR, debug_mode, lookup, registry_of, user_error
 from .report_command import report
 
-# After each parallel operation torch's OpenMP threads (GNU libgomp) spin for up to 300,000
-# iterations waiting for the next one, and a study's operations are small: that spinning took a
-# core from the writer process (default transfer-matrix, models cached, 2 cores: 25.7-26.7 s of
-# CPU instead of 21.3-22.9 s, the same numbers). A short spin, then sleep; read once, when
-# torch loads, so set here before any command imports it. A value the user set is kept.
+# torch's OpenMP threads spin 300,000 times after each operation, taking the writer's core (README)
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 

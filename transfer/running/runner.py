@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from collections.abc import Callable, Iterator
@@ -24,11 +25,12 @@ from ..contracts.validation import ConfigError, validate_config
 from ..mathematics.device import resolve_device
 from ..plugging.plugin_manager import load_registry
 from ..plugging.registry import Registry
-from ..tracking.cell_runs import cell_record
+from ..tracking.cell_record import cell_record
+from ..tracking.dataset_inputs import dataset_splits
+from ..tracking.remote_tracker import RemoteTracker, log_png
 from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_uri
-from ..tracking.tracker import Tracker
 from ..tracking.write_queue import WriteQueue
-from ..tracking.writer import Writer, log_figure, record_cell, shared_writer
+from ..tracking.writer import log_figure, record_cell, shared_writer
 from ..training.model_cache import ModelCache
 from ..training.progress import Listener, listening
 from .garbage_collection import fewer_collections
@@ -121,7 +123,7 @@ def adopted(outcome: Outcome, cache: ModelCache) -> list[dict[str, Any]]:
 
 
 def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, task: CellTask,
-             tracker: Tracker, log: Callable[[str], None]) -> None:
+             tracker: RemoteTracker, log: Callable[[str], None]) -> None:
     """Train the models the study declares and the cache lacks, each once, as parallel tasks,
     and log them; a model whose training fails is left to the cells that need it."""
     keys: dict[str, int] = {}
@@ -143,22 +145,29 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
-def _log_summary(tracker: Tracker, writer: Writer, parent: str, summary: Summary) -> None:
+def _log_summary(tracker: RemoteTracker, parent: str, summary: Summary) -> None:
     """The summary in MLflow: half of its figures drawn and logged by the writer process while
-    this one draws the rest and writes the tables."""
-    figures = list(summary.figures)
-    elsewhere: dict[str, bytes] = {}
-    for name in figures[: len(figures) // 2]:
-        try:  # a figure that does not pickle (a lambda in a formatter, say) is drawn here
-            elsewhere[name] = pickle.dumps(summary.figures[name])
-        except Exception:  # noqa: BLE001 - whatever pickle raises, this process draws it
-            continue
+    this one draws the rest (and those that do not pickle) to PNG files the writer logs."""
+    writer, figures = tracker.writer, list(summary.figures)
+    here = figures[len(figures) // 2 :]
     drawing: WriteQueue[str] = WriteQueue()
     try:
-        for name, figure in elsewhere.items():
-            drawing.put(partial(writer.call, log_figure, tracker.uri, parent, figure,
+        for name in figures[: len(figures) // 2]:
+            try:  # a figure that does not pickle (a lambda in a formatter, say) is drawn here
+                pickled = pickle.dumps(summary.figures[name])
+            except Exception:  # noqa: BLE001 - whatever pickle raises, this process draws it
+                here.append(name)
+                continue
+            drawing.put(partial(writer.call, log_figure, tracker.uri, parent, pickled,
                                 f"figures/{name}.png"), name)
-        tracker.log_summary(parent, summary, frozenset(elsewhere))
+        for name in here:
+            png = io.BytesIO()
+            summary.figures[name].savefig(png, format="png")  # as MLflow's ``log_figure`` does
+            drawing.put(partial(writer.call, log_png, tracker.uri, parent, png.getvalue(),
+                                f"figures/{name}.png"), name)
+        tables = Summary(tables=summary.tables, metrics=summary.metrics,
+                         key_figure=summary.key_figure)
+        drawing.put(partial(tracker.log_summary, parent, tables, figures), "tables")
         list(drawing.written(wait=True))
     finally:
         drawing.close()
@@ -209,8 +218,7 @@ def run_study(
     runner.start()  # its workers start up (Ray: a local cluster) while the store opens
     writer = shared_writer()  # the cells' runs are written by a process of its own
     try:
-        tracker = Tracker(tracking_uri)
-        writer.prepare(tracking_uri)  # once the store exists: two would both create its tables
+        tracker = RemoteTracker(writer, tracking_uri)  # the store opens in the writer
         experiment_id = tracker.experiment(experiment)
         # mixed precision changes the numbers: an --amp run is its own study run, never resumed
         config_hash = stable_hash([resolved, "amp"] if amp else resolved)
@@ -233,7 +241,8 @@ def run_study(
         todo = [cell for cell in cells if cell not in results]
         unchanged = complete and not todo  # a finished study re-run changes nothing in MLflow
         if not unchanged:
-            tracker.introduce(parent, study.description(), list(context.datasets().values()),
+            tracker.introduce(parent, study.description(),
+                              dataset_splits(list(context.datasets().values())),
                               study.theory)
         if results:
             log(f"resuming: {len(results)} of {len(cells)} cells already finished in run {parent}")
@@ -244,7 +253,7 @@ def run_study(
         for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
             record = cell_record(outcome, study.result_format)
             writes.put(partial(writer.call, record_cell, tracker.uri, experiment_id, parent,
-                               record, adopted(outcome, context.cache), tracker.cells.inputs),
+                               record, adopted(outcome, context.cache)),
                        outcome)
             if outcome.result is not None:
                 results[outcome.cell] = outcome.result
@@ -263,7 +272,7 @@ def run_study(
         if not unchanged:
             log(f"writing the summary to MLflow: {len(summary.tables)} tables, "
                 f"{len(summary.figures)} figures")  # seconds with no bar moving
-            _log_summary(tracker, writer, parent, summary)
+            _log_summary(tracker, parent, summary)
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
     except BaseException as error:

@@ -24,7 +24,7 @@ from ..contracts.study import Study
 from ..mathematics.device import resolve_device
 from ..plugging.plugin_manager import load_registry
 from ..plugging.registry import Registry
-from ..tracking.model_runs import store_fetcher
+from ..tracking.remote_tracker import model_fetcher
 from ..training.model_cache import ModelCache
 
 _PREPARED: dict[str, tuple[Study[Any, Any], Context[Any]]] = {}  # this process's last context
@@ -66,7 +66,7 @@ class CellTask:
         registry = registry or load_registry(self.plugins_dir)
         study = study or registry.create("study", self.config["study"])
         config = config or study.Config.model_validate(self.config)
-        fetch = store_fetcher(self.tracking_uri) if self.tracking_uri else None
+        fetch = model_fetcher(self.tracking_uri) if self.tracking_uri else None
         self._study = study
         self._context = Context(registry, config, resolve_device(self.device),
                                 ModelCache(self.cache_dir, fetch), self.amp)

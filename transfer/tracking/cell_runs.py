@@ -5,9 +5,7 @@ tag of the study's run instead (``transfer.na.<cell key>``: the reason); read ba
 from __future__ import annotations
 
 import json
-import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +15,12 @@ from mlflow.exceptions import MlflowException
 
 from ..contracts.executors import Outcome
 from ..contracts.results import NOT_APPLICABLE, NotApplicable, ResultFormatError, encode
+from .cell_record import CellRecord, cell_record
 
 ROLE, CELL_KEY, PARENT = "transfer.role", "transfer.cell_key", "mlflow.parentRunId"
 STATUS, REASON, REASON_LIMIT = "transfer.status", "transfer.reason", 5000
 NOT_APPLICABLE_TAG = "transfer.na."  # + the cell key, on the study's run: the cell's reason
 RESULT_FILE = "cell_result.json"
-
-
-def metric_key(name: str) -> str:
-    """``name`` with the characters MLflow refuses in a metric name (``+`` of ``1e+20``, say)
-    replaced by ``_``."""
-    return re.sub(r"[^/\w.\- :]", "_", name)
 
 
 def batched(items: list[Any], size: int) -> list[list[Any]]:
@@ -137,36 +130,3 @@ class CellRuns:
             return "FAILED"
         self.client.log_dict(run_id, record.result, RESULT_FILE)
         return "FINISHED"
-
-
-@dataclass(frozen=True)
-class CellRecord:
-    """What the store keeps of a finished cell, in plain values (so that a writer process needs
-    no study's classes): its key, label and parameters, its times, the reason of an n/a cell,
-    its metrics ``(name, value, step)``, its encoded result (None: it failed) and its error."""
-
-    key: str
-    label: str
-    params: list[tuple[str, str]]
-    started_ms: int
-    finished_ms: int
-    reason: str | None
-    metrics: list[tuple[str, float, int]]
-    result: dict[str, Any] | None
-    error: str
-
-
-def cell_record(outcome: Outcome, result_format: int) -> CellRecord:
-    """The record of ``outcome``; its result encoded in ``result_format``."""
-    result = outcome.result
-    metrics: list[tuple[str, float, int]] = []
-    if result is not None and not isinstance(result, NotApplicable):
-        # NaN (an undefined rate, say) is logged as NaN: a missing metric would look lost.
-        metrics = [(metric_key(k), float(v), 0) for k, v in result.metrics().items()]
-        metrics += [(metric_key(name), float(value), int(step))
-                    for name, points in result.series().items() for step, value in points]
-    cell = outcome.cell
-    return CellRecord(
-        cell.key, cell.label, [(k, str(v)) for k, v in cell.params], outcome.started_ms,
-        outcome.finished_ms, result.reason if isinstance(result, NotApplicable) else None,
-        metrics, None if result is None else encode(result, result_format), outcome.error or "")

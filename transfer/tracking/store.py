@@ -1,5 +1,7 @@
 """Connecting to the MLflow store: where it is, failing fast when it is not there, and creating a
-new SQLite store once even when several studies start together."""
+new SQLite store once even when several studies start together. MLflow is imported only to
+connect: a study's driver reads the store's address here and leaves the store to its writer
+process."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 # MLflow retries an unreachable server 7 times with exponential backoff (minutes of silence) and
 # shows a progress bar per downloaded artifact; a study wants a prompt, clear failure instead.
@@ -20,10 +22,9 @@ for _variable, _value in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
     os.environ.setdefault(_variable, _value)
 
 from filelock import FileLock  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
 
-from .empty_store import copy_empty_store, keep_empty_store  # noqa: E402
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
@@ -95,6 +96,8 @@ UI_ADDRESS = "http://127.0.0.1:5000"
 
 def _unreachable(error: BaseException) -> str | None:
     """Why ``error`` means the store did not answer or cannot be written, else ``None``."""
+    from mlflow.exceptions import MlflowException
+
     text = str(error)
     written = next((reason for reason in STORE_WRITE_ERRORS if reason in text), None)
     if written is not None:
@@ -151,6 +154,10 @@ def connect(uri: str) -> MlflowClient:
     ``/health`` within seconds; a SQLite file created (and migrated) under a file lock, so that
     studies started together on a new store do not race on MLflow's migrations. A new SQLite
     store is a copy of the empty store this MLflow version made first (``empty_store``)."""
+    from mlflow import MlflowClient
+
+    from .empty_store import copy_empty_store, keep_empty_store
+
     database = sqlite_path(uri)
     if database is None:
         if uri.startswith(("http://", "https://")):
@@ -169,6 +176,8 @@ def connect(uri: str) -> MlflowClient:
 
 def _opened(uri: str) -> MlflowClient:
     """A client of the SQLite store ``uri``, both its stores (runs, models) created or checked."""
+    from mlflow import MlflowClient
+
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.search_experiments(max_results=1)
     client.search_registered_models(max_results=1)

@@ -81,14 +81,20 @@ class StoreLock:
         told = False
         while not self.try_acquire():
             if not told:
-                holder = self._read() or {}
-                self.on_wait(
-                    f"waiting: {self.holds} is held by process {holder.get('pid', '?')} on "
-                    f"{holder.get('host', '?')}; this run goes on when it ends (Ctrl-C stops "
-                    f"waiting)"
-                )
+                self.on_wait(self.waiting())
                 told = True
             time.sleep(self.poll_seconds)
+        self.beat()
+
+    def waiting(self) -> str:
+        """What a process waiting for this lock says."""
+        holder = self._read() or {}
+        return (f"waiting: {self.holds} is held by process {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}; this run goes on when it ends (Ctrl-C stops "
+                f"waiting)")
+
+    def beat(self) -> None:
+        """Start the heartbeat of a lock just acquired (``try_acquire``)."""
         self._stop.clear()
         self._beat = threading.Thread(target=self._heartbeat, daemon=True)
         self._beat.start()

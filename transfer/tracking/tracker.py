@@ -22,7 +22,9 @@ from mlflow.exceptions import MlflowException
 
 from ..contracts.results import ResultFormatError
 from ..contracts.summary import Summary
-from .cell_runs import ROLE, CellRuns, batched, metric_key
+from .cell_record import metric_key
+from .cell_runs import ROLE, CellRuns, batched
+from .dataset_inputs import Split, dataset_inputs
 from .environment import code_version, environment
 from .model_runs import MODEL_KEY, ModelRuns
 from .store import connect, default_tracking_uri, sqlite_path
@@ -116,12 +118,11 @@ class Tracker:
         self.client.log_dict(run_id, config, "config.json")
         return run_id, {}, False
 
-    def introduce(self, run_id: str, description: str, datasets: list[Any], theory: str = ""
+    def introduce(self, run_id: str, description: str, datasets: list[Split], theory: str = ""
                   ) -> None:
         """The study run's description (the MLflow UI shows it on the run's page), the theory it
-        tests, and its datasets as dataset inputs (also logged on every cell run)."""
-        from .dataset_inputs import dataset_inputs
-
+        tests, and its datasets (``dataset_splits``) as dataset inputs (also logged on every
+        cell run)."""
         self.cells.inputs = dataset_inputs(datasets)
         self.description = description
         self.client.set_tag(run_id, NOTE, description)
@@ -174,18 +175,15 @@ class Tracker:
         if entry not in logged:
             self.client.set_tag(run_id, LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
-    def log_summary(self, run_id: str, summary: Summary,
-                    drawn_elsewhere: frozenset[str] = frozenset()) -> None:
-        """The summary's tables, figures (but those ``drawn_elsewhere``) and metrics."""
+    def log_summary(self, run_id: str, summary: Summary, figures: list[str]) -> None:
+        """The summary's tables and metrics; ``figures`` are the names of its figures (logged
+        apart, as ``figures/<name>.png``), the key one linked from the run's description."""
         self.client.set_tag(run_id, SUMMARY_CODE, code_version())
         for name, table in summary.tables.items():
             self.write_table(run_id, table.columns, f"tables/{name}.json")
             self.client.log_text(run_id, table.to_csv(), f"tables/{name}.csv")
-        for name, figure in summary.figures.items():
-            if name not in drawn_elsewhere:
-                self.client.log_figure(run_id, figure, f"figures/{name}.png")
-        key = summary.key_figure or next(iter(summary.figures), None)
-        if key in summary.figures:  # shown right under the run's description
+        key = summary.key_figure or next(iter(figures), None)
+        if key in figures:  # shown right under the run's description
             path = f"figures/{key}.png"
             self.client.set_tag(run_id, KEY_FIGURE, path)
             image = f"get-artifact?path={urllib.parse.quote(path, safe='')}&run_uuid={run_id}"

@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the driver starts its writer before it imports MLflow (or torch)
-    from .cell_runs import CellRecord
+    from .cell_record import CellRecord
 
 FAILED_WRITES = "mlflow.store.db.utils"  # MLflow logs its own traceback of a failed write here
 
@@ -65,11 +65,34 @@ class Writer:
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """``function(*args)`` in the writer process (a module-level function, picklable args);
-        its return value, or its exception raised here."""
+        its return value, or its exception raised here. From the main thread the call is made
+        by a helper thread: a Ctrl-C then interrupts the waiting, never a message half read
+        from the pipe (the call still completes, and the next one waits for it)."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._call(function, *args)
+        outcome: list[tuple[bool, Any]] = []
+
+        def made() -> None:
+            try:
+                outcome.append((True, self._call(function, *args)))
+            except BaseException as error:  # noqa: BLE001 - raised in the main thread below
+                outcome.append((False, error))
+
+        helper = threading.Thread(target=made, name="transfer-writer-call", daemon=True)
+        helper.start()
+        helper.join()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def _call(self, function: Callable[..., Any], *args: Any) -> Any:
         with self._lock:
             try:
-                self._requests.send((function, args))
-                ok, value = self._replies.recv()
+                # plain pickle: multiprocessing's own would share a tensor's memory through a
+                # file-descriptor server that only its own child processes may call
+                self._requests.send_bytes(pickle.dumps((function, args)))
+                ok, value = pickle.loads(self._replies.recv_bytes())
             except (EOFError, OSError):
                 code = self._process.wait()
                 raise WriterGone(f"the MLflow writer process exited (code {code}) before it "
@@ -108,6 +131,11 @@ def shared_writer() -> Writer:
     return _WRITER[0]
 
 
+def running_writer() -> Writer | None:
+    """This process's writer if it has started one and it still runs (a driver), else None."""
+    return _WRITER[0] if _WRITER and _WRITER[0].alive else None
+
+
 @atexit.register
 def _close_shared() -> None:
     for writer in _WRITER:
@@ -140,11 +168,11 @@ def open_store(uri: str) -> None:
 
 
 def record_cell(uri: str, experiment_id: str, parent: str, record: CellRecord,
-                models: list[dict[str, Any]], inputs: list[Any]) -> str | None:
-    """The cell's trained models (each once) and the cell itself, in the store ``uri``."""
+                models: list[dict[str, Any]]) -> str | None:
+    """The cell's trained models (each once) and the cell itself, in the store ``uri`` (with the
+    dataset inputs its study's ``introduce`` gave this process's tracker)."""
     tracker = _tracker(uri)
     model_runs = tracker.record_models(models)
-    tracker.cells.inputs = inputs
     return tracker.cells.write(experiment_id, parent, record, model_runs)
 
 
@@ -183,9 +211,9 @@ def main(requests_fd: int, replies_fd: int, quiet: int) -> None:
         except BaseException as error:  # noqa: BLE001 - every error goes back to the driver
             reply = (False, _portable(error))
         try:
-            replies.send(reply)
+            replies.send_bytes(pickle.dumps(reply))
         except Exception as error:  # noqa: BLE001 - a value that does not pickle
-            replies.send((False, _portable(error)))
+            replies.send_bytes(pickle.dumps((False, _portable(error))))
 
 
 if __name__ == "__main__":
