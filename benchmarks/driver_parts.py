@@ -34,7 +34,6 @@ def _inside(report: str, args: list[str]) -> None:
     to ``report``."""
     from transfer.cli.main import main
     from transfer.running import runner
-    from transfer.tracking.tracker import Tracker
     from transfer.tracking.writer import Writer, open_store
 
     parts: dict[str, Any] = {"cells": [], "writes": 0.0}
@@ -57,7 +56,6 @@ def _inside(report: str, args: list[str]) -> None:
     cell_record = runner.cell_record
     runner.cell_record = record  # type: ignore[assignment]
     Writer.call = timed(Writer.call)  # type: ignore[method-assign]
-    Tracker.record_models = timed(Tracker.record_models)  # type: ignore[method-assign]
     sys.argv = ["transfer", *args]
     try:
         main()

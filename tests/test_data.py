@@ -23,6 +23,15 @@ def test_digits_is_the_real_embedded_data(digits):
     np.testing.assert_allclose(pixels, np.sort(reference.images.flatten() / 16), atol=1e-7)
 
 
+def test_digits_are_read_as_scikit_learn_reads_them():
+    from plugins.datasets.digits import load_digits as read_here
+
+    images, labels = read_here()
+    reference = load_digits()
+    assert np.array_equal(images, reference.images) and images.dtype == reference.images.dtype
+    assert np.array_equal(labels, reference.target) and labels.dtype == reference.target.dtype
+
+
 @pytest.mark.parametrize("size", [4, 16, 32])
 def test_digits_resizes(registry, size):
     data = registry.create("dataset", "digits", size=size)

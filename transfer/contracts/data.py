@@ -124,16 +124,6 @@ def data_root(root: str | None = None) -> Path:
     return Path(root or os.environ.get("TRANSFER_DATA_ROOT") or "data").expanduser()
 
 
-def default_cache_dir() -> Path:
-    """Where ``transfer`` keeps what it computed once (trained models, an empty MLflow store):
-    ``TRANSFER_CACHE_DIR``, else ``$XDG_CACHE_HOME/transfer``, else ``~/.cache/transfer``."""
-    configured = os.environ.get("TRANSFER_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "transfer"
-
-
 def user_path(path: str | Path) -> Path:
     """A path the user named: as given (``~`` expanded), or under the data root when it is
     relative, missing here and present there."""

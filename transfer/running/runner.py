@@ -11,10 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..contracts.cache_folder import default_cache_dir
 from ..contracts.cell import Cell, stable_hash
 from ..contracts.claims import Claim, Finding, add_to_summary, check
 from ..contracts.context import Context
-from ..contracts.data import default_cache_dir
 from ..contracts.executors import Executor, Outcome
 from ..contracts.headlines import Headline, Measured, measure
 from ..contracts.headlines import add_to_summary as add_headlines

@@ -20,7 +20,7 @@ from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
 from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
 from mlflow.version import VERSION
 
-from ..contracts.data import default_cache_dir
+from ..contracts.cache_folder import default_cache_dir
 
 logger = logging.getLogger("transfer")
 Opened = TypeVar("Opened")  # what ``opens`` gives: the client of the new store

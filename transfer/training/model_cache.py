@@ -23,8 +23,9 @@ from typing import Any
 import torch
 from filelock import FileLock
 
+from ..contracts.cache_folder import default_cache_dir
 from ..contracts.cell import stable_hash
-from ..contracts.data import Dataset, default_cache_dir
+from ..contracts.data import Dataset
 from ..contracts.models import Model
 from ..contracts.specs import ModelSpec
 from .progress import training
