@@ -50,7 +50,8 @@ def written(uri: str) -> dict[str, Any]:
 def floor(uri: str, ran: int, bare: int, metrics: int, figures: int) -> dict[str, float]:
     """Seconds MLflow and matplotlib need, at the least, for what the default study writes."""
     client = MlflowClient(uri)
-    experiment = client.create_experiment(f"floor-{time.time_ns()}")
+    folder = Path(uri.removeprefix("sqlite:///")).parent / "floor"  # not ./mlruns of the caller
+    experiment = client.create_experiment(f"floor-{time.time_ns()}", folder.as_uri())
     run_ms, batch_ms, file_ms, tag_ms = [], [], [], []
     batch = [Metric(f"transfer_rate_ci_low.target-{k}", 0.5, 0, 0) for k in range(metrics)]
     for _ in range(20):

@@ -49,12 +49,16 @@ class RemoteLock:
 
     def acquire(self) -> None:
         told = False
-        while (waiting := self.tracker.writer.call(_try_lock, self.tracker.uri, self.name,
-                                                   self.holds)) is not None:
-            if not told:
-                self.on_wait(waiting)
-                told = True
-            time.sleep(POLL_SECONDS)
+        try:
+            while (waiting := self.tracker.writer.call(_try_lock, self.tracker.uri, self.name,
+                                                       self.holds)) is not None:
+                if not told:
+                    self.on_wait(waiting)
+                    told = True
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:  # the writer may have taken it meanwhile: not kept for nobody
+            self.release()
+            raise
 
     def release(self) -> None:
         self.tracker.writer.call(_release_lock, self.name)
