@@ -56,7 +56,7 @@ class RemoteLock:
                     self.on_wait(waiting)
                     told = True
                 time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:  # the writer may have taken it meanwhile: not kept for nobody
+        except KeyboardInterrupt:  # the writer may have taken it meanwhile: given back
             self.release()
             raise
 

@@ -103,12 +103,6 @@ class Writer:
             raise value
         return value
 
-    def prepare(self, uri: str) -> None:
-        """Open the store ``uri`` in the writer, in the background (while the driver opens it
-        too); an error is left for the first write to report."""
-        threading.Thread(target=_quietly, args=(self.call, open_store, uri), daemon=True,
-                         name="transfer-writer-start").start()
-
     def close(self) -> None:
         """Let the writer finish its call, then exit."""
         if os.getpid() != self._owner:
@@ -142,13 +136,6 @@ def _close_shared() -> None:
     for writer in _WRITER:
         writer.close()
     _WRITER.clear()
-
-
-def _quietly(call: Callable[..., Any], *args: Any) -> None:
-    try:
-        call(*args)
-    except Exception:  # noqa: BLE001 - reported by the next call that needs the store
-        return
 
 
 # --- inside the writer process ------------------------------------------------------------------
