@@ -45,7 +45,7 @@ def digits(size: int = 8, test_fraction: float = 0.25, seed: int = 0) -> Dataset
             images, size=(size, size), mode="bilinear", antialias=size < 8, align_corners=False
         ).clamp(0.0, 1.0)
     labels = torch.as_tensor(target, dtype=torch.int64)
-    train, test = stratified_split(np.asarray(target), test_fraction, seed)
+    train, test = stratified_split(target, test_fraction, seed)
     return Dataset(
         name="digits",
         x_train=images[train].contiguous(),

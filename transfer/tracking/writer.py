@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ class Writer:
         self._replies = Connection(replies_read, writable=False)
         self._lock = threading.Lock()
         self._owner = os.getpid()  # a forked child of the driver must not close it
+        self._helper = ThreadPoolExecutor(1, thread_name_prefix="transfer-writer-call")
 
     @property
     def pid(self) -> int:
@@ -71,21 +73,7 @@ class Writer:
         from the pipe (the call still completes, and the next one waits for it)."""
         if threading.current_thread() is not threading.main_thread():
             return self._call(function, *args)
-        outcome: list[tuple[bool, Any]] = []
-
-        def made() -> None:
-            try:
-                outcome.append((True, self._call(function, *args)))
-            except BaseException as error:  # noqa: BLE001 - raised in the main thread below
-                outcome.append((False, error))
-
-        helper = threading.Thread(target=made, name="transfer-writer-call", daemon=True)
-        helper.start()
-        helper.join()
-        ok, value = outcome[0]
-        if not ok:
-            raise value
-        return value
+        return self._helper.submit(self._call, function, *args).result()
 
     def _call(self, function: Callable[..., Any], *args: Any) -> Any:
         with self._lock:
@@ -114,6 +102,7 @@ class Writer:
         except subprocess.TimeoutExpired:
             self._process.kill()
         self._replies.close()
+        self._helper.shutdown(wait=False)
 
 
 _WRITER: list[Writer] = []
