@@ -212,3 +212,20 @@ def test_timm_small_image_stems(registry):
 def test_unknown_timm_architecture_lists_close_matches(registry):
     with pytest.raises(ValueError, match="Did you mean: .*timm:resnet18"):
         registry.create("model", "timm:resnet81")
+
+
+def test_the_cnn_pools_to_the_numbers_torch_own_max_pool_gives():
+    """The CNN pools a channels-last copy (faster on the CPU); forward and backward it gives
+    exactly what ``nn.MaxPool2d`` gives, ties among ReLU zeros included."""
+    from transfer.plugins.models.cnn import MaxPool
+
+    maps = torch.relu(torch.randn(30, 8, 8, 8, generator=torch.Generator().manual_seed(0)))
+    outputs, grads = [], []
+    for pool in (MaxPool(2), torch.nn.MaxPool2d(2)):
+        x = maps.clone().requires_grad_()
+        y = pool(x)
+        (y * torch.arange(y.numel()).view_as(y)).sum().backward()
+        outputs.append(y.detach())
+        grads.append(x.grad)
+    assert torch.equal(outputs[0], outputs[1]) and torch.equal(grads[0], grads[1])
+    assert (maps == 0).float().mean() > 0.3, "many ties to break"

@@ -151,3 +151,29 @@ def test_the_forest_attack_walks_every_tree_to_the_leaf_scikit_learn_finds():
     node_of_row = np.flatnonzero(leaf)[np.argsort(leaves.row_of_node[leaf])]
     expected = forest.apply(points.astype(np.float32)) + leaves.roots
     assert (node_of_row[rows] == expected).all()
+
+
+def test_leaf_boxes_compared_along_their_splits_match_every_feature_compared():
+    """``Boxes.fit`` compares a leaf with a point's box only along the leaf's splits; the full
+    comparison over every feature (the definition) gives the same answers, to the bit."""
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import RandomForestClassifier
+
+    from transfer.plugins.attacks.forest import Boxes, Leaves
+
+    features, labels = load_digits(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(features / 16, labels)
+    leaves = Leaves(forest, 64, (0.0, 1.0))
+    rng = np.random.default_rng(0)
+    z = torch.as_tensor(rng.uniform(0, 1, (12, 64)), dtype=torch.float32)
+    width = torch.as_tensor(rng.uniform(0, 0.4, (12, 64)), dtype=torch.float32)
+    low, high = (z - width).clamp(min=0), (z + width).clamp(max=1)
+    high[0, 39] = low[0, 39] - 0.1  # an empty box (along a feature no tree splits on)
+    z[1] = high[1] + 0.05  # a point outside its own box (both must still agree)
+    rows = torch.arange(len(leaves.label))
+    meets, gap = Boxes(leaves, rows).fit(low, high, z)
+    box_low = torch.maximum(leaves.low[None], low[:, None])
+    box_high = torch.minimum(leaves.high[None], high[:, None])
+    assert torch.equal(meets, (box_low <= box_high).all(dim=2))
+    assert torch.equal(gap, torch.maximum(box_low - z[:, None], z[:, None] - box_high).amax(dim=2))
+    assert meets.any() and not meets[0].any()

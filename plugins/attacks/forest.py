@@ -15,6 +15,7 @@ scikit-learn forest with ``estimators_``). Logged: the mean number of moves per 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ class Leaves:
         parts = [leaf_boxes(tree, dim) for tree in self.trees]
         self.low = torch.as_tensor(np.concatenate([p[0] for p in parts]))
         self.high = torch.as_tensor(np.concatenate([p[1] for p in parts]))
+        # the features each leaf's path splits on, first in each row (the others are unbounded)
+        bounded = (self.low > -torch.inf) | (self.high < torch.inf)
+        self.split = bounded.int().argsort(dim=1, descending=True, stable=True)
+        self.splits = bounded.sum(dim=1)
         if bounds is not None:
             self.low, self.high = self.low.clamp(min=bounds[0]), self.high.clamp(max=bounds[1])
         self.label = torch.as_tensor(np.concatenate([p[2] for p in parts]))
@@ -73,6 +78,44 @@ class Leaves:
         return torch.as_tensor(self.row_of_node[node])
 
 
+_LEAVES: weakref.WeakKeyDictionary[Any, dict[Any, Leaves]] = weakref.WeakKeyDictionary()
+
+
+def leaves_of(forest: Any, dim: int, bounds: tuple[float, float] | None) -> Leaves:
+    """The forest's ``Leaves``, built once per forest (every cell that attacks it reuses them)."""
+    built = _LEAVES.setdefault(forest, {})
+    if (dim, bounds) not in built:
+        built[dim, bounds] = Leaves(forest, dim, bounds)
+    return built[dim, bounds]
+
+
+class Boxes:
+    """Some leaves (``rows`` of ``Leaves``) as boxes along the features each splits on; along
+    a feature a leaf does not split on, its box meets a point's box in the point's own box, so
+    only the splits are compared: (points, leaves, splits), not every feature."""
+
+    def __init__(self, leaves: Leaves, rows: torch.Tensor) -> None:
+        self.rows = rows
+        most = int(leaves.splits[rows].max()) if len(rows) else 0
+        split = leaves.split[rows, : max(1, most)]
+        self.shape = split.shape
+        self.features = split.flatten()
+        self.low, self.high = leaves.low[rows].gather(1, split), leaves.high[rows].gather(1, split)
+
+    def fit(self, low: torch.Tensor, high: torch.Tensor, z: torch.Tensor
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(points, leaves): whether each leaf's box meets each point's box [low, high], and the
+        L-inf distance from the point z to that intersection."""
+        def along(values: torch.Tensor) -> torch.Tensor:  # (points, leaves, splits)
+            return values.index_select(1, self.features).view(len(values), *self.shape)
+
+        box_low = torch.maximum(self.low, along(low))
+        box_high = torch.minimum(self.high, along(high))
+        meets = (box_low <= box_high).all(dim=2) & (low <= high).all(dim=1)[:, None]
+        gap = torch.maximum(box_low - along(z), along(z) - box_high).amax(dim=2)
+        return meets, torch.maximum(gap, torch.maximum(low - z, z - high).amax(dim=1)[:, None])
+
+
 class ForestAttack(Attack):
     """Greedy leaf-box search against a tree ensemble (always L-inf: the boxes are L-inf)."""
 
@@ -80,7 +123,7 @@ class ForestAttack(Attack):
     requires = frozenset({FOREST})
 
     def __init__(self, clip: bool = True, classes: int = 2, max_moves: int = 200,
-                 chunk: int = 8) -> None:
+                 chunk: int = 16) -> None:
         super().__init__(norm="linf", clip=clip, classes=classes, max_moves=max_moves,
                          chunk=chunk)
 
@@ -97,7 +140,7 @@ class ForestAttack(Attack):
         assert isinstance(model, SklearnModel), "the forest attack reads a scikit-learn forest"
         forest = model.estimator
         flat = x.detach().flatten(1).cpu().to(torch.float32)
-        leaves = Leaves(forest, flat.shape[1], bounds if self.clip else None)
+        leaves = leaves_of(forest, flat.shape[1], bounds if self.clip else None)
         classes = torch.as_tensor(forest.classes_)
         label = (classes[None, :] == y.cpu()[:, None]).int().argmax(dim=1)
         probability = torch.as_tensor(forest.predict_proba(flat.numpy()))
@@ -130,16 +173,12 @@ class ForestAttack(Attack):
         if self.clip:
             low, high = low.clamp(min=bounds[0]), high.clamp(max=bounds[1])
         z = x.clone()
-        candidates = torch.nonzero(leaves.label == target).flatten()
-        cand_low, cand_high = leaves.low[candidates], leaves.high[candidates]
+        candidates = Boxes(leaves, torch.nonzero(leaves.label == target).flatten())
         # the allowed box only shrinks: a leaf outside every point's eps-box is never reachable
-        near = ((cand_low[None] <= high[:, None]) & (cand_high[None] >= low[:, None])).all(dim=2)
-        reachable = near.any(dim=0)
-        candidates = candidates[reachable]
-        cand_low, cand_high = cand_low[reachable], cand_high[reachable]
-        if len(candidates) == 0:  # no leaf of the target class within eps: nothing to try
+        candidates = Boxes(leaves, candidates.rows[candidates.fit(low, high, z)[0].any(dim=0)])
+        if len(candidates.rows) == 0:  # no leaf of the target class within eps: nothing to try
             return z, torch.zeros(len(x), dtype=torch.bool), torch.zeros(len(x))
-        cand_tree = leaves.tree[candidates].expand(len(x), -1)
+        cand_tree = leaves.tree[candidates.rows].expand(len(x), -1)
         active = torch.ones(len(x), dtype=torch.bool)
         fooled = torch.zeros(len(x), dtype=torch.bool)
         moves = torch.zeros(len(x))
@@ -156,19 +195,16 @@ class ForestAttack(Attack):
             if len(rows) == 0:
                 break
             won = leaves.label[reached] == target  # (points, trees)
-            box_low = torch.maximum(cand_low[None], low[rows, None])
-            box_high = torch.minimum(cand_high[None], high[rows, None])
-            allowed = ~won.gather(1, cand_tree[: len(rows)]) & (box_low <= box_high).all(dim=2)
-            # the L-inf distance from z to each box
-            cost = torch.maximum(box_low - here[:, None], here[:, None] - box_high).amax(dim=2)
+            meets, cost = candidates.fit(low[rows], high[rows], here)
+            allowed = ~won.gather(1, cand_tree[: len(rows)]) & meets
             cost = cost.clamp_min(0).masked_fill(~allowed, torch.inf)
             choice = cost.argmin(dim=1)
             stuck = torch.isinf(cost.gather(1, choice[:, None]).squeeze(1))
             active[rows[stuck]] = False
             moving = torch.nonzero(~stuck).flatten()
-            chosen = choice[moving]
-            new_low, new_high = box_low[moving, chosen], box_high[moving, chosen]
-            targets = rows[moving]
+            chosen, targets = candidates.rows[choice[moving]], rows[moving]
+            new_low = torch.maximum(leaves.low[chosen], low[targets])
+            new_high = torch.minimum(leaves.high[chosen], high[targets])
             z[targets] = torch.maximum(torch.minimum(here[moving], new_high), new_low)
             low[targets], high[targets] = new_low, new_high
             moves[targets] += 1

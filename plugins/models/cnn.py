@@ -6,9 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 from transfer import TorchModel, hookimpl
+
+
+class MaxPool(nn.MaxPool2d):
+    """``nn.MaxPool2d`` on a channels-last copy of its input: the same numbers, forward and
+    backward (a maximum does not round), several times faster on the CPU for small maps (the
+    average pooling and the flattening after it take the layout as they find it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last))
 
 
 class CNN(TorchModel):
@@ -27,7 +37,7 @@ class CNN(TorchModel):
         return nn.Sequential(
             nn.Conv2d(input_shape[0], first, 3, padding=1), nn.ReLU(),
             nn.Conv2d(first, second, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(size), nn.Flatten(),
+            MaxPool(2), nn.AdaptiveAvgPool2d(size), nn.Flatten(),
             nn.Linear(second * size * size, self.params["hidden"]), nn.ReLU(),
             nn.Linear(self.params["hidden"], n_classes),
         )
