@@ -192,6 +192,17 @@ def test_the_same_command_on_ray_and_local_logs_the_same_metrics_in_every_cell(t
             else:
                 assert value == other, (key, name, value, other)
     assert undefined, "the noise cells should hold a rate with no trials (the NaN case)"
+    # on ray the driver draws each attack's heatmaps while the other cells compute; the files
+    # are those the local run draws at its end
+    figures = {}
+    for experiment in ("local", "ray"):
+        (parent,) = client.search_runs(
+            [client.get_experiment_by_name(experiment).experiment_id],
+            "tags.`transfer.role` = 'study'")
+        folder = Path(client.download_artifacts(parent.info.run_id, "figures",
+                                                str(tmp_path / experiment)))
+        figures[experiment] = {f.name: f.read_bytes() for f in folder.iterdir()}
+    assert len(figures["local"]) == 2 and figures["local"] == figures["ray"]
 
 
 def test_ctrl_c_cancels_the_tasks_marks_the_run_killed_and_the_rerun_resumes(tmp_path):

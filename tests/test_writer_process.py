@@ -145,7 +145,7 @@ def test_a_summary_s_figures_are_all_logged_those_that_do_not_pickle_by_the_driv
     from matplotlib.ticker import FuncFormatter
 
     from transfer.contracts.summary import Summary
-    from transfer.running.runner import _log_summary
+    from transfer.running.figures import log_summary
     from transfer.tracking.remote_tracker import RemoteTracker
 
     def figure(label: str, formatter: bool) -> Figure:
@@ -161,7 +161,7 @@ def test_a_summary_s_figures_are_all_logged_those_that_do_not_pickle_by_the_driv
     parent = tracker.client.create_run(tracker.experiment("figures")).info.run_id
     names = ["lambda-first", "plain", "lambda-late", "last"]
     summary = Summary(figures={name: figure(name, "lambda" in name) for name in names})
-    _log_summary(RemoteTracker(shared_writer(), uri), parent, summary)
+    log_summary(RemoteTracker(shared_writer(), uri), parent, summary)
     logged = {a.path for a in tracker.client.list_artifacts(parent, "figures")}
     assert logged == {f"figures/{name}.png" for name in names}
 
@@ -170,7 +170,7 @@ def test_a_figure_drawn_by_the_driver_is_the_file_mlflow_would_log(tmp_path):
     from matplotlib.figure import Figure
 
     from transfer.contracts.summary import Summary
-    from transfer.running.runner import _log_summary
+    from transfer.running.figures import log_summary
     from transfer.tracking.remote_tracker import RemoteTracker
 
     drawn = Figure()
@@ -179,7 +179,7 @@ def test_a_figure_drawn_by_the_driver_is_the_file_mlflow_would_log(tmp_path):
     tracker = Tracker(uri)
     ours, theirs = (tracker.client.create_run(tracker.experiment("png")).info.run_id
                     for _ in range(2))
-    _log_summary(RemoteTracker(shared_writer(), uri), ours, Summary(figures={"one": drawn}))
+    log_summary(RemoteTracker(shared_writer(), uri), ours, Summary(figures={"one": drawn}))
     tracker.client.log_figure(theirs, drawn, "figures/one.png")  # MLflow's own
     files = [Path(tracker.client.download_artifacts(run, "figures/one.png", str(tmp_path / run)))
              for run in (ours, theirs)]

@@ -57,6 +57,9 @@ from .result import TargetOutcome, TransferMatrixResult
 class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     """Cross-model transfer matrix: one adversarial batch per (source, attack, eps)."""
 
+    def __init__(self) -> None:
+        self._drawn: dict[str, tuple[list[Any], Any]] = {}  # figure -> (its cells' results, it)
+
     about = (
         "Do adversarial examples crafted on one model fool other models, across model families? "
         "Following Papernot et al. (2016) and Szegedy et al. (2013), each heatmap shows, for one "
@@ -151,7 +154,29 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     ) -> Summary:
         from .report import summarize
 
-        return summarize(config, self.plan(config), results)
+        return summarize(config, self.plan(config), results,
+                         lambda name: self.figure(config, name, results))
+
+    def early_figures(self, config: TransferMatrixConfig) -> dict[str, list[Cell]]:
+        """An attack's heatmaps need only its cells."""
+        cells = self.plan(config)
+        return {f"heatmap_{attack.label}": [c for c in cells if c["attack"] == attack.label]
+                for attack in config.attacks}
+
+    def figure(self, config: TransferMatrixConfig, name: str,
+               results: Mapping[Cell, TransferMatrixResult | NotApplicable]) -> Any:
+        """The heatmaps of one attack; drawn once for the same results of its cells (the
+        runner's early figure is the summary's)."""
+        from .report import attack_figure, matrices_of
+
+        cells = self.early_figures(config)[name]
+        shown = [results.get(cell) for cell in cells]
+        drawn = self._drawn.get(name)
+        if drawn is None or any(a is not b for a, b in zip(drawn[0], shown, strict=True)):
+            attack = cells[0]["attack"]
+            drawn = self._drawn[name] = (shown, attack_figure(
+                config, attack, *matrices_of(config, cells, results)))
+        return drawn[1]
 
 
 def _correct(model: Model, x: torch.Tensor, y: torch.Tensor) -> Callable[[], torch.Tensor]:

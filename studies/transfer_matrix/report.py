@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from transfer import Cell, NotApplicable, Rate, Summary, Table, status_of
@@ -15,11 +15,45 @@ from .result import RATES, TransferMatrixResult
 STATS = ("ci_low", "ci_high", "count", "n")
 
 
+Matrices = dict[tuple[str, float], dict[tuple[str, str], float | None]]  # (attack, eps) -> rates
+Missing = dict[tuple[str, float], dict[str, str]]  # (attack, eps) -> source -> why it has none
+
+
+def matrices_of(config: TransferMatrixConfig, cells: list[Cell],
+                results: Mapping[Cell, TransferMatrixResult | NotApplicable]
+                ) -> tuple[Matrices, Missing]:
+    """Per (attack, eps) of ``cells``: the transfer rate of each (source, target), None where the
+    source has no result, and the reason of each source without one."""
+    matrices: Matrices = {}
+    missing: Missing = {}
+    for cell in cells:
+        key, source, result = (cell["attack"], cell["eps"]), cell["source"], results.get(cell)
+        matrix = matrices.setdefault(key, {})
+        for target in config.target_labels():
+            matrix[(source, target)] = (result.targets[target].transfer_rate.rate
+                                        if isinstance(result, TransferMatrixResult) else None)
+        if not isinstance(result, TransferMatrixResult):
+            missing.setdefault(key, {})[source] = (
+                result.reason if isinstance(result, NotApplicable) else "the cell did not finish")
+    return matrices, missing
+
+
+def attack_figure(config: TransferMatrixConfig, attack: str, matrices: Matrices,
+                  missing: Missing) -> Any:
+    """The heatmaps of ``attack``, its eps side by side."""
+    return heatmaps({f"eps = {eps:g}": (matrix, missing.get((a, eps), {}))
+                     for (a, eps), matrix in matrices.items() if a == attack},
+                    config.source_labels(), config.target_labels(), f"transfer rate: {attack}")
+
+
 def summarize(
     config: TransferMatrixConfig,
     cells: list[Cell],
     results: Mapping[Cell, TransferMatrixResult | NotApplicable],
+    figure: Callable[[str], Any],
 ) -> Summary:
+    """The tables, figures (``figure(name)`` draws ``heatmap_<attack>``), metrics and terminal
+    tables over every cell."""
     targets = config.target_labels()
     noise = next((a.label for a in config.attacks if a.name == "noise"), None)
     long: dict[str, list[Any]] = {name: [] for name in (
@@ -27,19 +61,13 @@ def summarize(
         *(f"{r}{s}" for r in RATES for s in ("", *(f"_{t}" for t in STATS))),
         "transfer_minus_noise", "matched_noise_rate", "transfer_minus_matched_noise", "reason",
     )}
-    matrices: dict[tuple[str, float], dict[tuple[str, str], float | None]] = {}
     clean: dict[tuple[str, str], float] = {}
-    missing: dict[tuple[str, float], dict[str, str]] = {}  # (attack, eps) -> source -> why
     by_key = {(c["source"], c["attack"], c["eps"]): results.get(c) for c in cells}
 
     for cell in cells:
         source, attack, eps = cell["source"], cell["attack"], cell["eps"]
         result = results.get(cell)
         done = result if isinstance(result, TransferMatrixResult) else None
-        matrix = matrices.setdefault((attack, eps), {})
-        if not isinstance(result, TransferMatrixResult):
-            missing.setdefault((attack, eps), {})[source] = (
-                result.reason if isinstance(result, NotApplicable) else "the cell did not finish")
         if done is not None:
             clean[("source", source)] = done.source_clean_error
         control = by_key.get((source, noise, eps)) if noise else None
@@ -67,7 +95,6 @@ def summarize(
             long["reason"].append(
                 result.reason if isinstance(result, NotApplicable)
                 else "" if result is not None else "cell did not finish")
-            matrix[(source, target)] = value if entry is not None else None
             if entry is not None:
                 clean[("target", target)] = entry.clean_error
 
@@ -79,11 +106,9 @@ def summarize(
         "clean error on the evaluated points",
     )
     sources = config.source_labels()
+    matrices, missing = matrices_of(config, cells, results)
     for attack in dict.fromkeys(attack for attack, _ in matrices):  # eps side by side
-        summary.figures[f"heatmap_{attack}"] = heatmaps(
-            {f"eps = {eps:g}": (matrix, missing.get((a, eps), {}))
-             for (a, eps), matrix in matrices.items() if a == attack},
-            sources, targets, f"transfer rate: {attack}")
+        summary.figures[f"heatmap_{attack}"] = figure(f"heatmap_{attack}")
     for (attack, eps), matrix in matrices.items():
         if config.figures == "all":
             summary.figures[f"heatmap_{attack}_eps{eps:g}"] = heatmap(

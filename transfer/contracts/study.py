@@ -77,6 +77,19 @@ class Study(ABC, Generic[ConfigT, ResultT]):
     ) -> Summary:
         """Tables, figures and headline metrics over every finished cell."""
 
+    def early_figures(self, config: ConfigT) -> dict[str, list[Cell]]:
+        """Figures of the summary that show only some cells: each name with those cells. The
+        runner computes each figure's cells together and, once they are in, draws it with
+        ``figure`` and logs it while the next cells compute, so the study's end waits for fewer
+        (and MLflow shows it early). ``summarize`` still returns every figure. Default: none."""
+        return {}
+
+    def figure(self, config: ConfigT, name: str,
+               results: Mapping[Cell, ResultT | NotApplicable]) -> Any:
+        """The figure ``name`` of ``early_figures``, drawn from ``results`` (which hold its
+        cells): the figure ``summarize`` returns under that name."""
+        raise NotImplementedError(f"{type(self).__name__} declares no early figure {name!r}")
+
     def decode(self, stored: dict[str, Any]) -> ResultT | NotApplicable:
         """A stored result (see ``results.encode``) read back; ``ResultFormatError`` when this
         version cannot read it."""

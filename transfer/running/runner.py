@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -27,12 +25,13 @@ from ..plugging.plugin_manager import load_registry
 from ..plugging.registry import Registry
 from ..tracking.cell_record import cell_record
 from ..tracking.dataset_inputs import dataset_splits
-from ..tracking.remote_tracker import RemoteTracker, log_png
+from ..tracking.remote_tracker import RemoteTracker
 from ..tracking.store import TrackingUnavailable, best_effort, default_tracking_uri
 from ..tracking.write_queue import WriteQueue
-from ..tracking.writer import log_figure, record_cell, shared_writer
+from ..tracking.writer import record_cell, shared_writer
 from ..training.model_cache import ModelCache
 from ..training.progress import Listener, listening
+from .figures import EarlyFigures, log_summary
 from .garbage_collection import fewer_collections
 from .preflight import artifacts_writable, preflight
 from .tasks import CellTask, ModelTask
@@ -145,34 +144,6 @@ def pretrain(study: Study[Any, Any], context: Context[Any], runner: Executor, ta
             tracker.record_models(adopted(outcome, context.cache))
 
 
-def _log_summary(tracker: RemoteTracker, parent: str, summary: Summary) -> None:
-    """The summary in MLflow: half of its figures drawn and logged by the writer process while
-    this one draws the rest (and those that do not pickle) to PNG files the writer logs."""
-    writer, figures = tracker.writer, list(summary.figures)
-    here = figures[len(figures) // 2 :]
-    drawing: WriteQueue[str] = WriteQueue()
-    try:
-        for name in figures[: len(figures) // 2]:
-            try:  # a figure that does not pickle (a lambda in a formatter, say) is drawn here
-                pickled = pickle.dumps(summary.figures[name])
-            except Exception:  # noqa: BLE001 - whatever pickle raises, this process draws it
-                here.append(name)
-                continue
-            drawing.put(partial(writer.call, log_figure, tracker.uri, parent, pickled,
-                                f"figures/{name}.png"), name)
-        for name in here:
-            png = io.BytesIO()
-            summary.figures[name].savefig(png, format="png")  # as MLflow's ``log_figure`` does
-            drawing.put(partial(writer.call, log_png, tracker.uri, parent, png.getvalue(),
-                                f"figures/{name}.png"), name)
-        tables = Summary(tables=summary.tables, metrics=summary.metrics,
-                         key_figure=summary.key_figure)
-        drawing.put(partial(tracker.log_summary, parent, tables, figures), "tables")
-        list(drawing.written(wait=True))
-    finally:
-        drawing.close()
-
-
 @fewer_collections()
 def run_study(
     config_data: dict[str, Any],
@@ -230,6 +201,7 @@ def run_study(
         raise
     parent = None
     writes: WriteQueue[Outcome] = WriteQueue()  # cells' runs, written while the next computes
+    drawings: WriteQueue[str] = WriteQueue()  # early figures, drawn by the writer meanwhile
     try:
         parent, stored, complete = tracker.open_study(
             experiment_id, config.study, config_hash, resolved
@@ -250,7 +222,12 @@ def run_study(
         if todo and runner.parallel:
             pretrain(study, context, runner, task, tracker, log)
         progress.start(len(cells), len(results))
-        for outcome in _listening(runner.run(task, todo), getattr(progress, "train", None)):
+        # with workers computing the cells, this process draws meanwhile what it can; computing
+        # them itself, it would take the cores from the cells (measured: no faster locally)
+        early = EarlyFigures(study, config, todo if runner.parallel else [], tracker, parent,
+                             drawings)
+        for outcome in _listening(runner.run(task, early.order(todo)),
+                                  getattr(progress, "train", None)):
             record = cell_record(outcome, study.result_format)
             writes.put(partial(writer.call, record_cell, tracker.uri, experiment_id, parent,
                                record, adopted(outcome, context.cache)),
@@ -259,8 +236,10 @@ def run_study(
                 results[outcome.cell] = outcome.result
             else:
                 failed[outcome.cell] = outcome.error or ""
+            early.finished(outcome.cell, results)
             for written in writes.written():  # the bar counts cells stored in MLflow
                 progress.advance(written)
+        results = {cell: results[cell] for cell in cells if cell in results}  # in plan order
         summary = study.summarize(config, results)  # while the last cells are written
         checked = check(study.claims, config, results)
         measured = measure(study.headlines, config, results)
@@ -272,12 +251,13 @@ def run_study(
         if not unchanged:
             log(f"writing the summary to MLflow: {len(summary.tables)} tables, "
                 f"{len(summary.figures)} figures")  # seconds with no bar moving
-            _log_summary(tracker, parent, summary)
+            log_summary(tracker, parent, summary, early.logged())
             tracker.link_models(parent, tracker.models_of(parent, experiment_id))
         tracker.end(parent, "FAILED" if failed else "FINISHED")
     except BaseException as error:
         # the cells computed so far are written first (unless the store itself is gone)
         writes.close(finish=not isinstance(error, TrackingUnavailable))
+        drawings.close(finish=False)  # a resumed study draws them again
         progress.stop()
         if parent is not None:
             status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
@@ -285,6 +265,7 @@ def run_study(
         raise
     finally:
         writes.close()
+        drawings.close()
         best_effort(runner.close)
         best_effort(lock.release)
     return StudyRun(

@@ -202,3 +202,9 @@ def main(requests_fd: int, replies_fd: int, quiet: int) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    # every call was committed before its reply; the driver waits for this exit, which the
+    # interpreter's teardown (MLflow and SQLAlchemy loaded) would delay by about 0.3 s
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
