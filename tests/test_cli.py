@@ -27,6 +27,17 @@ def test_help_imports_no_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_listing_the_studies_imports_no_scikit_learn():
+    """scikit-learn (and the scipy.stats it pulls in, about a second) is imported when a model
+    is made: ``study list`` and a driver whose cells run elsewhere never need it."""
+    code = ("import sys; from click.testing import CliRunner; from transfer.cli.main import cli; "
+            "r = CliRunner().invoke(cli, ['study', 'list']); assert r.exit_code == 0, r.output; "
+            "assert 'transfer-matrix' in r.output; "
+            "print('sklearn' in sys.modules, 'scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
 def test_study_list_and_plugins_list():
     studies = invoke("study", "list")
     assert studies.exit_code == 0 and "transfer-matrix" in studies.output

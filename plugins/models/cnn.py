@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from transfer import TorchModel, hookimpl
@@ -17,8 +18,9 @@ class MaxPool(nn.MaxPool2d):
     backward (a maximum does not round), several times faster on the CPU for small maps (the
     average pooling and the flattening after it take the layout as they find it)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.contiguous(memory_format=torch.channels_last))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # nn.MaxPool2d's call: TorchScript too
+        return F.max_pool2d(x.contiguous(memory_format=torch.channels_last), self.kernel_size,
+                            self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode)
 
 
 class CNN(TorchModel):

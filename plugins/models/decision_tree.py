@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.tree import DecisionTreeClassifier
+from typing import TYPE_CHECKING, Any
 
 from transfer import DECISION, TREE, SklearnModel, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.tree import DecisionTreeClassifier
 
 
 class DecisionTree(SklearnModel):
@@ -19,6 +20,8 @@ class DecisionTree(SklearnModel):
         super().__init__(max_depth=max_depth, min_samples_leaf=min_samples_leaf)
 
     def make_estimator(self, seed: int) -> DecisionTreeClassifier:
+        from sklearn.tree import DecisionTreeClassifier
+
         return DecisionTreeClassifier(
             max_depth=self.params["max_depth"],
             min_samples_leaf=self.params["min_samples_leaf"],

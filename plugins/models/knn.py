@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.neighbors import KNeighborsClassifier
+from typing import TYPE_CHECKING, Any
 
 from transfer import DECISION, NEIGHBORS, SklearnModel, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.neighbors import KNeighborsClassifier
 
 
 class KNN(SklearnModel):
@@ -18,6 +19,8 @@ class KNN(SklearnModel):
         super().__init__(n_neighbors=n_neighbors, weights=weights)
 
     def make_estimator(self, seed: int) -> KNeighborsClassifier:
+        from sklearn.neighbors import KNeighborsClassifier
+
         return KNeighborsClassifier(
             n_neighbors=self.params["n_neighbors"], weights=self.params["weights"]
         )

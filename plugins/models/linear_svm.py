@@ -3,12 +3,14 @@ differentiable torch twin of its decision function."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sklearn.svm import LinearSVC
 from torch import nn
 
 from transfer import DECISION, GRADIENTS, LinearTwin, SklearnModel, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.svm import LinearSVC
 
 
 class LinearSVM(SklearnModel):
@@ -20,6 +22,8 @@ class LinearSVM(SklearnModel):
         super().__init__(C=C, max_iter=max_iter)
 
     def make_estimator(self, seed: int) -> LinearSVC:
+        from sklearn.svm import LinearSVC
+
         return LinearSVC(C=self.params["C"], max_iter=self.params["max_iter"], random_state=seed)
 
     def make_twin(self, estimator: LinearSVC) -> nn.Module:

@@ -3,12 +3,14 @@ function, so white-box attacks can use it as a source."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from transfer import DECISION, GRADIENTS, LinearTwin, SklearnModel, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.linear_model import LogisticRegression
 
 
 class LogReg(SklearnModel):
@@ -20,6 +22,8 @@ class LogReg(SklearnModel):
         super().__init__(C=C, max_iter=max_iter)
 
     def make_estimator(self, seed: int) -> LogisticRegression:
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(
             C=self.params["C"], max_iter=self.params["max_iter"], random_state=seed
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.ensemble import RandomForestClassifier
+from typing import TYPE_CHECKING, Any
 
 from transfer import DECISION, FOREST, SklearnModel, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.ensemble import RandomForestClassifier
 
 
 class RandomForest(SklearnModel):
@@ -18,6 +19,8 @@ class RandomForest(SklearnModel):
         super().__init__(n_estimators=n_estimators, max_depth=max_depth)
 
     def make_estimator(self, seed: int) -> RandomForestClassifier:
+        from sklearn.ensemble import RandomForestClassifier
+
         return RandomForestClassifier(
             n_estimators=self.params["n_estimators"], max_depth=self.params["max_depth"],
             random_state=seed, n_jobs=1,

@@ -12,14 +12,16 @@ Gradients flow through the confidences. Binary SVC: the logits are (0, f(x)).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from sklearn.svm import SVC
 from torch import nn
 
 from transfer import DECISION, GRADIENTS, SklearnModel, freeze, hookimpl
+
+if TYPE_CHECKING:  # scikit-learn is imported when a model is made, not when listed
+    from sklearn.svm import SVC
 
 
 class RBFSVMTwin(nn.Module):
@@ -83,6 +85,8 @@ class RBFSVM(SklearnModel):
         super().__init__(C=C, gamma=gamma)
 
     def make_estimator(self, seed: int) -> SVC:
+        from sklearn.svm import SVC
+
         return SVC(kernel="rbf", C=self.params["C"], gamma=self.params["gamma"],
                    random_state=seed)
 

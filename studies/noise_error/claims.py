@@ -9,8 +9,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from scipy.stats import spearmanr
-
 from transfer import (
     Cell,
     Claim,
@@ -72,6 +70,8 @@ def half_space_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
 
 
 def noise_error_ranks_distance(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    from scipy.stats import spearmanr  # scipy.stats when used, not when the studies are listed
+
     rows = []
     for model, result in _done(config, results):
         predicted, measured = result.paired()
@@ -94,6 +94,8 @@ def noise_error_ranks_distance(config: Any, results: Mapping[Cell, Any]) -> Find
 
 
 def noise_robust_models_farther(config: Any, results: Mapping[Cell, Any]) -> Finding:
+    from scipy.stats import spearmanr
+
     sigma = config.middle_sigma
     rows = [(m, r.noise_error_at(sigma), r.median_deepfool()) for m, r in _done(config, results)]
     rows = [row for row in rows if not (math.isnan(row[1]) or math.isnan(row[2]))]

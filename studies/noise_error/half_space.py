@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import norm
 
 from transfer import deepfool, points_per_chunk
 
@@ -48,6 +47,8 @@ def noise_errors(model: Any, x: torch.Tensor, y: torch.Tensor, sigmas: Sequence[
 def predicted_distance(mu: float, sigma: float) -> float:
     """d_pred = −σ·Φ⁻¹(μ): the distance of the half-space that catches a share μ of N(x, σ²I)
     (positive for μ < 1/2; +inf for μ = 0)."""
+    from scipy.stats import norm  # scipy.stats when used, not when the studies are listed
+
     return float(-sigma * norm.ppf(mu))
 
 
