@@ -57,9 +57,6 @@ from .result import TargetOutcome, TransferMatrixResult
 class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     """Cross-model transfer matrix: one adversarial batch per (source, attack, eps)."""
 
-    def __init__(self) -> None:
-        self._drawn: dict[str, tuple[list[Any], Any]] = {}  # figure -> (its cells' results, it)
-
     about = (
         "Do adversarial examples crafted on one model fool other models, across model families? "
         "Following Papernot et al. (2016) and Szegedy et al. (2013), each heatmap shows, for one "
@@ -74,6 +71,9 @@ class TransferMatrix(Study[TransferMatrixConfig, TransferMatrixResult]):
     claims = CLAIMS
     theory = "Transferability"
     result_format = 2  # 2: each target's per-point outcomes (claims pool by test point)
+
+    def __init__(self) -> None:
+        self._drawn: dict[str, tuple[list[Any], Any]] = {}  # figure -> (its cells' results, it)
 
     def plan(self, config: TransferMatrixConfig) -> list[Cell]:
         return [
