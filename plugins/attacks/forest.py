@@ -208,6 +208,10 @@ class ForestAttack(Attack):
             z[targets] = torch.maximum(torch.minimum(here[moving], new_high), new_low)
             low[targets], high[targets] = new_low, new_high
             moves[targets] += 1
+            reachable = meets.any(dim=0)  # the boxes only shrink: a leaf they all miss is out
+            if reachable.sum() < 0.8 * len(reachable):
+                candidates = Boxes(leaves, candidates.rows[reachable])
+                cand_tree = leaves.tree[candidates.rows].expand(len(x), -1)
         return z, fooled, moves
 
 
