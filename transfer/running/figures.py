@@ -57,7 +57,7 @@ class EarlyFigures:
         """``todo`` with the cells of each early figure together, figure by figure (the rest
         last), so that each is drawn as early as it can be; otherwise in plan order."""
         rank = {cell: k for k, cells in enumerate(self.cells.values()) for cell in cells}
-        return sorted(todo, key=lambda cell: rank.get(cell, len(rank)))
+        return sorted(todo, key=lambda cell: rank.get(cell, len(self.cells)))
 
     def finished(self, cell: Cell, results: Mapping[Cell, CellResult | NotApplicable]) -> None:
         """``cell`` is done (``results`` has it unless it failed): draw what it completes."""
