@@ -90,12 +90,13 @@ def leaves_of(forest: Any, dim: int, bounds: tuple[float, float] | None) -> Leav
 
 
 class Boxes:
-    """Some leaves (``rows`` of ``Leaves``) as boxes along the features each splits on; along
-    a feature a leaf does not split on, its box meets a point's box in the point's own box, so
-    only the splits are compared: (points, leaves, splits), not every feature."""
+    """Some leaves (``rows`` of ``Leaves``, of the trees ``tree``) as boxes along the features
+    each splits on; along a feature a leaf does not split on, its box meets a point's box in the
+    point's own box, so only the splits are compared: (points, leaves, splits), not every
+    feature."""
 
     def __init__(self, leaves: Leaves, rows: torch.Tensor) -> None:
-        self.rows = rows
+        self.rows, self.tree = rows, leaves.tree[rows]
         most = int(leaves.splits[rows].max()) if len(rows) else 0
         split = leaves.split[rows, : max(1, most)]
         self.shape = split.shape
@@ -178,7 +179,6 @@ class ForestAttack(Attack):
         candidates = Boxes(leaves, candidates.rows[candidates.fit(low, high, z)[0].any(dim=0)])
         if len(candidates.rows) == 0:  # no leaf of the target class within eps: nothing to try
             return z, torch.zeros(len(x), dtype=torch.bool), torch.zeros(len(x))
-        cand_tree = leaves.tree[candidates.rows].expand(len(x), -1)
         active = torch.ones(len(x), dtype=torch.bool)
         fooled = torch.zeros(len(x), dtype=torch.bool)
         moves = torch.zeros(len(x))
@@ -196,7 +196,7 @@ class ForestAttack(Attack):
                 break
             won = leaves.label[reached] == target  # (points, trees)
             meets, cost = candidates.fit(low[rows], high[rows], here)
-            allowed = ~won.gather(1, cand_tree[: len(rows)]) & meets
+            allowed = ~won.gather(1, candidates.tree.expand(len(rows), -1)) & meets
             cost = cost.clamp_min(0).masked_fill(~allowed, torch.inf)
             choice = cost.argmin(dim=1)
             stuck = torch.isinf(cost.gather(1, choice[:, None]).squeeze(1))
@@ -211,7 +211,6 @@ class ForestAttack(Attack):
             reachable = meets.any(dim=0)  # the boxes only shrink: a leaf they all miss is out
             if reachable.sum() < 0.8 * len(reachable):
                 candidates = Boxes(leaves, candidates.rows[reachable])
-                cand_tree = leaves.tree[candidates.rows].expand(len(x), -1)
         return z, fooled, moves
 
 
