@@ -16,6 +16,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from transfer.tracking.cell_runs import CELL_KEY
+from transfer.tracking.store import connect, sqlite_path
 
 
 def free_port() -> int:
@@ -92,17 +93,26 @@ def _interrupts_as_from_a_terminal() -> None:
 
 def wait_for_finished_cells(uri: str, count: int, process: subprocess.Popen[str],
                             timeout: float = 180) -> None:
-    """Until ``count`` cell runs are FINISHED in the store (the study is mid-way)."""
-    client = MlflowClient(uri)
+    """Until ``count`` cell runs are FINISHED in the store (the study is mid-way). A SQLite store
+    is read only once the study has created it, and opened under the store's file lock as the
+    study opens it: a client opening a new file itself would run MLflow's migrations on it while
+    the study runs them too (seen in CI as "table _alembic_tmp_experiments already exists")."""
+    database = sqlite_path(uri)
+    client: MlflowClient | None = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError("the study ended before it could be interrupted:\n"
                                  + process.stderr.read() if process.stderr else "")
+        if client is None and (database is None or database.exists()):
+            client = connect(uri)
+        if client is None:
+            time.sleep(0.3)
+            continue
         try:
             experiments = [e.experiment_id for e in client.search_experiments()]
-            runs = client.search_runs(experiments, "attributes.status = 'FINISHED'")
-        except Exception:  # the store is being created
+            runs = list(client.search_runs(experiments, "attributes.status = 'FINISHED'"))
+        except Exception:  # a busy store: read it again
             runs = []
         if sum(1 for r in runs if CELL_KEY in r.data.tags) >= count:
             return

@@ -6,6 +6,9 @@ kept instead)."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,22 @@ def test_a_kept_store_mlflow_refuses_is_replaced(tmp_path, monkeypatch, damage):
     _built_by_mlflow(own)
     assert _contents(tmp_path / "new.db")["schema"] == _contents(own)["schema"]
     assert _contents(empty_store())["schema"] == _contents(own)["schema"]  # a good one, kept
+
+
+def test_a_store_another_program_is_building_opens_once_built(tmp_path):
+    """Another program (here a plain MLflow client, as `mlflow ui` on the same file would) builds
+    the new store while a study opens it: the study waits for the build instead of running its
+    own migrations over it (which failed with "table _alembic_tmp_experiments already exists"
+    or "Online migration expected to match one row")."""
+    database = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{database}"
+    other = subprocess.Popen([sys.executable, "-c", "import sys; from mlflow import MlflowClient; "
+                              "MlflowClient(sys.argv[1]).search_experiments()", uri],
+                             stderr=subprocess.PIPE, text=True)
+    while not database.exists():  # its migrations have begun
+        assert other.poll() is None, other.stderr.read() if other.stderr else ""
+        time.sleep(0.01)
+    client = connect(uri)
+    assert [e.name for e in client.search_experiments()] == ["Default"]
+    assert [m.name for m in client.search_registered_models()] == []
+    other.communicate(timeout=120)  # its own outcome is its own (it ran no lock)

@@ -6,6 +6,7 @@ process."""
 from __future__ import annotations
 
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+BUILD_WAIT_SECONDS = 60.0  # another program building the same new store
 
 
 class TrackingUnavailable(RuntimeError):
@@ -168,7 +170,7 @@ def connect(uri: str) -> MlflowClient:
         with FileLock(f"{database}.lock"):  # creating the stores runs MLflow's migrations
             new = not database.exists()
             copied = copy_empty_store(database, lambda: _opened(uri)) if new else None
-            client = copied or _opened(uri)
+            client = copied or _opened_once_built(uri, database)
             if new and copied is None:
                 keep_empty_store(database)
     return cast(MlflowClient, _Guarded(client, uri))
@@ -182,6 +184,32 @@ def _opened(uri: str) -> MlflowClient:
     client.search_experiments(max_results=1)
     client.search_registered_models(max_results=1)
     return client
+
+
+def _opened_once_built(uri: str, database: Path) -> MlflowClient:
+    """``_opened(uri)``, waited for while another program (an ``mlflow ui`` started at the same
+    time, a script with its own client) is building the same new store: its migrations and ours
+    collide, and whichever loses sees a half-built schema. Opening is tried again for as long as
+    the file keeps changing (at most ``BUILD_WAIT_SECONDS``); a file that stays as it is when
+    opening fails is not being built, and its error is raised at once."""
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while True:
+        try:
+            return _opened(uri)
+        except Exception:
+            if time.monotonic() > deadline or not _changing(database):
+                raise
+
+
+def _changing(database: Path, seconds: float = 1.0) -> bool:
+    """Whether ``database`` (or its rollback journal) changes within ``seconds``."""
+    def state() -> tuple[tuple[int, int], ...]:
+        files = (database, database.with_name(f"{database.name}-journal"))
+        return tuple((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else (-1, -1)
+                     for f in files)
+    before = state()
+    time.sleep(seconds)
+    return state() != before
 
 
 def best_effort(call: Callable[[], Any]) -> Any:
