@@ -4,7 +4,8 @@ points: timm ``resnet18`` at 32x32 and our small ``cnn``, random-initialised (th
 attack does not depend on the weights). PGD runs without a random start, so all three produce the
 same batch up to float rounding (the largest difference is printed).
 
-torchattacks is the peer library: ``pip install -e ".[bench]"`` (it is not needed otherwise).
+torchattacks is the peer library: ``pip install --no-deps "torchattacks>=3.5"`` (not needed
+otherwise; README says why --no-deps).
 
     python benchmarks/bench_conv_attacks.py [--points 256] [--repeats 5] [--steps 10]
 """
@@ -65,7 +66,8 @@ def main() -> None:
         import torchattacks
     except ImportError:
         torchattacks = None
-        print("torchattacks is not installed (pip install -e \".[bench]\"): its column is empty")
+        print("torchattacks is not installed (pip install --no-deps \"torchattacks>=3.5\"): "
+              "its column is empty")
     registry = load_registry()
     x = torch.rand(args.points, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     y = torch.randint(0, 10, (args.points,), generator=torch.Generator().manual_seed(1))
