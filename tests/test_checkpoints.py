@@ -6,6 +6,8 @@ with each file's sha256 on its model's MLflow run."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -131,6 +133,48 @@ def test_a_skops_pipeline_loads_with_its_trusted_types_checked(registry, digits,
 
 class Untrusted:
     """A type skops must not load without being told to."""
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("left_child", 10**6, "sends node 0 to left child 1000000"),
+    ("right_child", 0, "sends node 0 to right child 0"),  # a cycle: a walk never ends
+    ("feature", 64, "splits node 0 on feature 64 (of 64)"),
+    ("feature", -5, "splits node 0 on feature -5"),
+])
+def test_a_forest_file_with_a_crafted_tree_is_refused(registry, digits, tmp_path, field, value,
+                                                      says):
+    """skops leaves scikit-learn's Tree untrusted (its node indices are followed without bounds
+    checks): a forest is loaded only once its trees' nodes are checked; the same forest with one
+    node of one tree rewritten is refused, naming the node."""
+    import skops.io
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = digits.x_train.flatten(1).numpy(), digits.y_train.numpy()
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)
+    skops.io.dump(forest, tmp_path / "forest.skops")
+    model = load(registry, "skops", digits, file=str(tmp_path / "forest.skops"))
+    np.testing.assert_array_equal(model.predict(digits.x_test).numpy(),
+                                  forest.predict(digits.x_test.flatten(1).numpy()))
+    state = forest.estimators_[1].tree_.__getstate__()
+    nodes = state["nodes"].copy()
+    nodes[field][0] = value
+    forest.estimators_[1].tree_.__setstate__({**state, "nodes": nodes})
+    skops.io.dump(forest, tmp_path / "crafted.skops")
+    with pytest.raises(ValueError, match=f"refusing to load .*crafted.skops.*{re.escape(says)}"):
+        load(registry, "skops", digits, file=str(tmp_path / "crafted.skops"))
+
+
+def test_a_type_skops_warns_about_is_refused(registry, digits, tmp_path):
+    """HistGradientBoosting's TreePredictor: skops warns that its nodes are followed without
+    bounds checks, and nothing here checks them, so it is refused."""
+    import skops.io
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x, y = digits.x_train.flatten(1).numpy(), digits.y_train.numpy()
+    boosted = HistGradientBoostingClassifier(max_iter=2, random_state=0).fit(x, y)
+    skops.io.dump(boosted, tmp_path / "boosted.skops")
+    with pytest.raises(ValueError, match="refusing to load.*TreePredictor"):
+        load(registry, "skops", digits, file=str(tmp_path / "boosted.skops"))
 
 
 def test_a_test_only_dataset_runs_a_study_of_loaded_models(registry, digits, tmp_path,

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..contracts.data import Dataset
 from ..contracts.models import Model, freeze
+from .tree_structure import TREE, check_trees
 
 
 class LinearTwin(nn.Module):
@@ -39,11 +40,17 @@ class LinearTwin(nn.Module):
 
 
 def _trusted_skops_types(untrusted: list[str]) -> list[str]:
+    """``untrusted`` when each is a scikit-learn, NumPy or SciPy sparse type that skops does not
+    warn about, or a tree that ``check_trees`` checks once loaded; else a ``ValueError``."""
+    from skops.io.exceptions import UNTRUSTED_TYPE_REASONS
+
     allowed = ("sklearn.", "numpy.", "scipy.sparse.")
-    refused = [name for name in untrusted if not name.startswith(allowed)]
+    refused = [name for name in untrusted if not name.startswith(allowed)
+               or (name in UNTRUSTED_TYPE_REASONS and name != TREE)]
     if refused:
         raise ValueError(f"refusing to load a scikit-learn model holding types {refused}: only "
-                         "scikit-learn, NumPy and SciPy sparse types are trusted")
+                         "scikit-learn, NumPy and SciPy sparse types are trusted, and not those "
+                         "skops warns can read memory out of bounds")
     return untrusted
 
 
@@ -103,8 +110,11 @@ class SklearnModel(Model):
 
 def load_skops(path: Path) -> Any:
     """A scikit-learn object saved with ``skops.io.dump``, loaded only when every type it holds
-    is scikit-learn's, NumPy's or SciPy's sparse matrices (else a ``ValueError`` naming them)."""
+    is scikit-learn's, NumPy's or SciPy's sparse matrices (else a ``ValueError`` naming them),
+    and returned only when its decision trees' nodes are sound (``check_trees``)."""
     import skops.io
 
     trusted = _trusted_skops_types(skops.io.get_untrusted_types(file=path))
-    return skops.io.load(path, trusted=trusted)
+    loaded = skops.io.load(path, trusted=trusted)
+    check_trees(loaded, str(path))
+    return loaded
