@@ -1,7 +1,7 @@
-"""Figures a study can draw from some of its cells (``Study.early_figures``): with workers
-computing the cells, the driver draws one as soon as its cells are in and the writer logs it
-meanwhile. The file is the one the summary draws; a figure one of whose cells failed is left to
-the summary."""
+"""Figures a study can draw from some of its cells (``Study.early_figures``): the driver makes
+one as soon as its cells are in and the writer draws and logs it while the next cells compute.
+The file is the one the summary draws; a figure one of whose cells failed is left to the
+summary."""
 
 from __future__ import annotations
 

@@ -222,10 +222,9 @@ def run_study(
         if todo and runner.parallel:
             pretrain(study, context, runner, task, tracker, log)
         progress.start(len(cells), len(results))
-        # with workers computing the cells, this process draws meanwhile what it can; computing
-        # them itself, it would take the cores from the cells (measured: no faster locally)
-        early = EarlyFigures(study, config, todo if runner.parallel else [], tracker, parent,
-                             drawings)
+        # the figures that show some cells only are drawn as soon as those are in, while the
+        # next cells compute (locally too: the default study 0.8-1.1 s faster warm, as fast cold)
+        early = EarlyFigures(study, config, todo, tracker, parent, drawings)
         for outcome in _listening(runner.run(task, early.order(todo)),
                                   getattr(progress, "train", None)):
             record = cell_record(outcome, study.result_format)
