@@ -136,10 +136,10 @@ class Untrusted:
 
 
 @pytest.mark.parametrize(("field", "value", "says"), [
-    ("left_child", 10**6, "sends node 0 to left child 1000000"),
-    ("right_child", 0, "sends node 0 to right child 0"),  # a cycle: a walk never ends
-    ("feature", 64, "splits node 0 on feature 64 (of 64)"),
-    ("feature", -5, "splits node 0 on feature -5"),
+    ("left_child", lambda n: 10**6, "sends node 0 to left child 1000000"),
+    ("right_child", lambda n: 0, "sends node 0 to right child 0"),  # a cycle: a walk never ends
+    ("feature", lambda n: n, "splits node 0 on feature {n} (of {n})"),  # one past the inputs
+    ("feature", lambda n: -5, "splits node 0 on feature -5"),
 ])
 def test_a_forest_file_with_a_crafted_tree_is_refused(registry, digits, tmp_path, field, value,
                                                       says):
@@ -150,17 +150,18 @@ def test_a_forest_file_with_a_crafted_tree_is_refused(registry, digits, tmp_path
     from sklearn.ensemble import RandomForestClassifier
 
     x, y = digits.x_train.flatten(1).numpy(), digits.y_train.numpy()
-    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)
+    forest, inputs = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y), x.shape[1]
     skops.io.dump(forest, tmp_path / "forest.skops")
     model = load(registry, "skops", digits, file=str(tmp_path / "forest.skops"))
     np.testing.assert_array_equal(model.predict(digits.x_test).numpy(),
                                   forest.predict(digits.x_test.flatten(1).numpy()))
     state = forest.estimators_[1].tree_.__getstate__()
     nodes = state["nodes"].copy()
-    nodes[field][0] = value
+    nodes[field][0] = value(inputs)
     forest.estimators_[1].tree_.__setstate__({**state, "nodes": nodes})
     skops.io.dump(forest, tmp_path / "crafted.skops")
-    with pytest.raises(ValueError, match=f"refusing to load .*crafted.skops.*{re.escape(says)}"):
+    said = re.escape(says.format(n=inputs))
+    with pytest.raises(ValueError, match=f"refusing to load .*crafted.skops.*{said}"):
         load(registry, "skops", digits, file=str(tmp_path / "crafted.skops"))
 
 

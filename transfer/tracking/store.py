@@ -203,13 +203,19 @@ def _opened_once_built(uri: str, database: Path) -> MlflowClient:
 
 def _changing(database: Path, seconds: float = 1.0) -> bool:
     """Whether ``database`` (or its rollback journal) changes within ``seconds``."""
-    def state() -> tuple[tuple[int, int], ...]:
-        files = (database, database.with_name(f"{database.name}-journal"))
-        return tuple((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else (-1, -1)
-                     for f in files)
+    def state() -> list[tuple[int, int] | None]:
+        return [(stat.st_size, stat.st_mtime_ns) if (stat := _stat(f)) else None
+                for f in (database, database.with_name(f"{database.name}-journal"))]
     before = state()
     time.sleep(seconds)
     return state() != before
+
+
+def _stat(file: Path) -> os.stat_result | None:
+    try:
+        return file.stat()
+    except FileNotFoundError:
+        return None
 
 
 def best_effort(call: Callable[[], Any]) -> Any:

@@ -22,12 +22,13 @@ def check_trees(loaded: Any, source: str) -> None:
     """Raise ``ValueError`` naming ``source`` unless every tree inside ``loaded`` is sound."""
     from sklearn.tree._tree import Tree
 
-    for owner in _objects(loaded):
+    checked: set[int] = set()
+    for owner in _objects(loaded):  # an estimator comes before its ``tree_``
         tree = getattr(owner, "tree_", None) if not isinstance(owner, Tree) else owner
-        if not isinstance(tree, Tree):
+        if not isinstance(tree, Tree) or id(tree) in checked:
             continue
-        inputs = getattr(owner, "n_features_in_", tree.n_features)
-        problem = _unsound(tree, inputs)
+        checked.add(id(tree))
+        problem = _unsound(tree, getattr(owner, "n_features_in_", tree.n_features))
         if problem is not None:
             raise ValueError(f"refusing to load {source}: a decision tree in it {problem} (a "
                              f"damaged or crafted file; scikit-learn would read memory out of "
@@ -39,10 +40,10 @@ def _unsound(tree: Any, inputs: int) -> str | None:
     if tree.n_features != inputs:
         return f"splits {tree.n_features} features where its estimator has {inputs}"
     count = tree.node_count
+    if count < 1:  # a file's node array sets the count (scikit-learn's ``__setstate__``)
+        return "has no nodes"
     left, right = np.asarray(tree.children_left), np.asarray(tree.children_right)
     feature = np.asarray(tree.feature)
-    if not len(left) == len(right) == len(feature) == count or count < 1:
-        return f"has {count} nodes but arrays of {len(left)}, {len(right)}, {len(feature)}"
     node = np.arange(count)
     leaf = left == -1
     if np.any(leaf != (right == -1)):
